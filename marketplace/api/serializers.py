@@ -1,0 +1,160 @@
+import nh3
+from rest_framework import serializers
+
+from marketplace import s3uri
+from marketplace.errors import ApplicationError
+from marketplace.models import Job
+from payments import money
+
+NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
+CATEGORY_DOCUMENT_VERSION = "2018-11-28"
+RESERVED_ATTRIBUTE_NAMES = {"source", "source-ref"}
+DEFAULT_AVAILABILITY_SECONDS = {Job.Workforce.PUBLIC: 21_600}
+
+
+class InstructionsInput(serializers.Serializer):
+    short = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    full = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
+
+
+class JobSpecInput(serializers.Serializer):
+    """The job spec (Ground Truth's CreateLabelingJob). `validated_data` is the model's fields."""
+
+    name = serializers.RegexField(NAME_PATTERN, max_length=63)
+    label_attribute_name = serializers.RegexField(NAME_PATTERN, max_length=127, required=False)
+    task_type = serializers.ChoiceField(choices=Job.TaskType.choices)
+    input_manifest_uri = serializers.CharField(max_length=1024)
+    output_path = serializers.CharField(max_length=1024)
+    label_categories = serializers.JSONField()
+    title = serializers.CharField(max_length=128)
+    description = serializers.CharField(max_length=255)
+    keywords = serializers.ListField(
+        child=serializers.CharField(max_length=30), min_length=1, max_length=5, required=False
+    )
+    instructions = InstructionsInput(required=False)
+    workforce = serializers.ChoiceField(choices=Job.Workforce.choices, default="public")
+    workers_per_object = serializers.IntegerField(min_value=1, max_value=9, default=3)
+    task_time_limit_seconds = serializers.IntegerField(min_value=30, max_value=28_800, default=300)
+    task_availability_lifetime_seconds = serializers.IntegerField(
+        min_value=60, max_value=2_592_000, required=False
+    )
+    max_concurrent_task_count = serializers.IntegerField(
+        min_value=1, max_value=5_000, default=1_000
+    )
+    reward_per_task = serializers.CharField(
+        help_text='USD per task as a decimal string, at most tenths of a cent: "0.012".'
+    )
+    auto_approval_delay_seconds = serializers.IntegerField(
+        min_value=0, max_value=2_592_000, default=259_200
+    )
+
+    def validate_label_attribute_name(self, value: str) -> str:
+        if value.endswith("-metadata") or value in RESERVED_ATTRIBUTE_NAMES:
+            raise serializers.ValidationError(
+                "Must not end in '-metadata' nor be 'source' or 'source-ref'."
+            )
+        return value
+
+    def validate_input_manifest_uri(self, value: str) -> str:
+        return str(self._s3(s3uri.parse_uri, value))
+
+    def validate_output_path(self, value: str) -> str:
+        return str(self._s3(s3uri.parse_prefix, value))
+
+    @staticmethod
+    def _s3(parse, value: str) -> s3uri.S3Uri:
+        try:
+            return parse(value)
+        except ApplicationError as error:
+            raise serializers.ValidationError(error.message) from None
+
+    def validate_label_categories(self, value) -> list[str]:
+        if not isinstance(value, dict) or not isinstance(value.get("labels"), list):
+            raise serializers.ValidationError(
+                'Give the label category document: {"document-version": "2018-11-28", '
+                '"labels": [{"label": "..."}, ...]}.'
+            )
+        if value.get("document-version", CATEGORY_DOCUMENT_VERSION) != CATEGORY_DOCUMENT_VERSION:
+            raise serializers.ValidationError(
+                f"'document-version' must be {CATEGORY_DOCUMENT_VERSION}."
+            )
+        labels = []
+        for index, entry in enumerate(value["labels"]):
+            label = entry.get("label") if isinstance(entry, dict) else None
+            if not isinstance(label, str) or not label.strip():
+                raise serializers.ValidationError(f"labels[{index}] needs a 'label' string.")
+            if len(label) > 256:
+                raise serializers.ValidationError(f"labels[{index}] is longer than 256 characters.")
+            if label in labels:
+                raise serializers.ValidationError(f"'{label}' is listed twice.")
+            labels.append(label)
+        if len(labels) < 2:
+            raise serializers.ValidationError("Classification needs at least 2 labels.")
+        return labels
+
+    def validate_reward_per_task(self, value: str) -> int:
+        try:
+            mills = money.parse_usd(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+        if mills < 1:
+            raise serializers.ValidationError("The reward must be at least $0.001.")
+        return mills
+
+    def validate(self, attrs: dict) -> dict:
+        workforce = attrs["workforce"]
+        availability = attrs.get(
+            "task_availability_lifetime_seconds", DEFAULT_AVAILABILITY_SECONDS[workforce]
+        )
+        if attrs["task_time_limit_seconds"] > availability:
+            raise serializers.ValidationError(
+                {"task_time_limit_seconds": "Must not exceed the task availability lifetime."}
+            )
+        instructions = attrs.get("instructions") or {"short": "", "full": ""}
+        return {
+            "name": attrs["name"],
+            "label_attribute_name": attrs.get("label_attribute_name", attrs["name"]),
+            "task_type": attrs["task_type"],
+            "input_manifest_uri": attrs["input_manifest_uri"],
+            "output_path": attrs["output_path"],
+            "labels": attrs["label_categories"],
+            "title": attrs["title"],
+            "description": attrs["description"],
+            "keywords": attrs.get("keywords", []),
+            "short_instructions": nh3.clean(instructions["short"]),
+            "full_instructions": nh3.clean(instructions["full"]),
+            "workforce": workforce,
+            "workers_per_object": attrs["workers_per_object"],
+            "task_time_limit_seconds": attrs["task_time_limit_seconds"],
+            "task_availability_lifetime_seconds": availability,
+            "max_concurrent_task_count": attrs["max_concurrent_task_count"],
+            "reward_per_task_mills": attrs["reward_per_task"],
+            "auto_approval_delay_seconds": attrs["auto_approval_delay_seconds"],
+        }
+
+
+class JobOutput(serializers.ModelSerializer):
+    label_categories = serializers.SerializerMethodField()
+    reward_per_task = serializers.CharField(source="reward_per_task_usd")
+    label_counters = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    output_manifest_uri = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "name", "status", "failure_reason", "task_type", "label_attribute_name",
+            "input_manifest_uri", "output_path", "output_manifest_uri", "label_categories",
+            "title", "description", "keywords", "workforce", "workers_per_object",
+            "task_time_limit_seconds", "task_availability_lifetime_seconds",
+            "max_concurrent_task_count", "reward_per_task", "auto_approval_delay_seconds",
+            "label_counters", "created_at", "started_at", "ended_at",
+        ]  # fmt: skip
+
+    def get_label_categories(self, job: Job) -> dict:
+        return {
+            "document-version": CATEGORY_DOCUMENT_VERSION,
+            "labels": [{"label": label} for label in job.labels],
+        }
+
+    def get_output_manifest_uri(self, job: Job) -> str | None:
+        return job.output_manifest_uri if job.status == Job.Status.COMPLETED else None

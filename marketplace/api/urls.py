@@ -1,0 +1,9 @@
+from django.urls import path
+
+from marketplace.api import views
+
+urlpatterns = [
+    path("labeling-jobs", views.JobListCreateApi.as_view(), name="job-list"),
+    path("labeling-jobs/<str:name>", views.JobDetailApi.as_view(), name="job-detail"),
+    path("balance", views.BalanceApi.as_view(), name="balance"),
+]

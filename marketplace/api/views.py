@@ -1,0 +1,51 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from marketplace import selectors, services
+from marketplace.api.serializers import JobOutput, JobSpecInput
+from marketplace.permissions import IsRequester
+from payments import money
+from payments import selectors as ledger
+from payments.models import LedgerAccount
+
+
+class JobListCreateApi(ListAPIView):
+    permission_classes = [IsRequester]
+    serializer_class = JobOutput
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        return selectors.job_list_for(organization=self.request.organization)
+
+    @extend_schema(request=JobSpecInput, responses={201: JobOutput})
+    def post(self, request: Request) -> Response:
+        payload = JobSpecInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        job = services.job_create(
+            organization=request.organization, created_by=request.user, spec=payload.validated_data
+        )
+        return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
+
+
+class JobDetailApi(APIView):
+    permission_classes = [IsRequester]
+
+    @extend_schema(responses=JobOutput)
+    def get(self, request: Request, name: str) -> Response:
+        job = selectors.job_get_for(organization=request.organization, name=name)
+        return Response(JobOutput(job).data)
+
+
+class BalanceApi(APIView):
+    permission_classes = [IsRequester]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        available = ledger.balance_mills(
+            kind=LedgerAccount.Kind.REQUESTER_AVAILABLE, owner=request.organization.ledger_owner
+        )
+        return Response({"available": money.format_usd(available), "available_mills": available})

@@ -1,0 +1,120 @@
+"""Load the demo: a funded requester with an API key, three workers and a public job."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from marketplace import services as jobs
+from marketplace.api.serializers import JobSpecInput
+from marketplace.models import Job, Organization
+from payments import services as payments
+from tasks import storage
+from workforce import services as accounts
+from workforce.models import ApiKey, User
+
+IMAGES = Path(__file__).resolve().parents[2] / "demo" / "images"
+BUCKET = "groundwork-demo"
+PASSWORD = "groundwork-demo"  # noqa: S105 - printed for the demo's users
+REQUESTER = "requester@example.com"
+WORKERS = ["worker1@example.com", "worker2@example.com", "worker3@example.com"]
+ADMIN = "admin@example.com"
+JOB_NAME = "fashion-demo"
+LABELS = ["Trouser", "Dress", "Sneaker", "Bag"]
+
+
+def _user(email: str) -> User:
+    user = User.objects.filter(email__iexact=email).first()
+    return user or accounts.user_create(email=email, password=PASSWORD, email_verified=True)
+
+
+class Command(BaseCommand):
+    help = "Create the demo users, organisation, funds, images and labeling job (idempotent)."
+
+    def handle(self, *args, **options):
+        manifest_uri = self._upload_images()
+        with transaction.atomic():
+            requester = _user(REQUESTER)
+            organization = Organization.objects.filter(memberships__user=requester).first()
+            if organization is None:
+                organization = jobs.organization_create(name="Acme Robotics", owner=requester)
+            payments.funding_record(
+                owner=organization.ledger_owner, amount_mills=50_000, reference="demo-funding"
+            )
+            for old_key in ApiKey.objects.filter(user=requester, name="demo"):
+                accounts.api_key_revoke(key=old_key)
+            _, raw_key = accounts.api_key_create(user=requester, name="demo")
+            for email in WORKERS:
+                accounts.worker_register(user=_user(email), accept_terms=True)
+            admin = _user(ADMIN)
+            if not admin.is_superuser:
+                admin.is_staff = admin.is_superuser = True
+                admin.save(update_fields=["is_staff", "is_superuser"])
+            job = Job.objects.filter(organization=organization, name=JOB_NAME).first()
+            if job is None:
+                job = jobs.job_create(
+                    organization=organization,
+                    created_by=requester,
+                    spec=self._job_spec(manifest_uri),
+                )
+        self._print(raw_key, job)
+
+    def _upload_images(self) -> str:
+        storage.ensure_bucket(BUCKET)
+        lines = []
+        for path in sorted(IMAGES.glob("*.png")):
+            uri = f"s3://{BUCKET}/fashion/images/{path.name}"
+            storage.write(uri, [path.read_bytes()], content_type="image/png")
+            lines.append(f'{{"source-ref": "{uri}"}}\n')
+        manifest_uri = f"s3://{BUCKET}/fashion/input.manifest"
+        storage.write(manifest_uri, ["".join(lines).encode()], content_type="application/jsonl")
+        return manifest_uri
+
+    def _job_spec(self, manifest_uri: str) -> dict:
+        """The demo job, validated exactly as a requester's spec sent to the API."""
+        spec = JobSpecInput(
+            data={
+                "name": JOB_NAME,
+                "label_attribute_name": "category",
+                "task_type": "image_classification",
+                "input_manifest_uri": manifest_uri,
+                "output_path": f"s3://{BUCKET}/output/",
+                "label_categories": {
+                    "document-version": "2018-11-28",
+                    "labels": [{"label": label} for label in LABELS],
+                },
+                "title": "What kind of clothing is this?",
+                "description": "Look at the picture and pick the kind of article it shows.",
+                "keywords": ["images", "fashion", "classification"],
+                "instructions": {
+                    "short": "<p>Pick the one label that fits the article best.</p>",
+                    "full": (
+                        "<p><b>Trouser</b>: long legwear. <b>Dress</b>: one-piece garment. "
+                        "<b>Sneaker</b>: sports shoe. <b>Bag</b>: handbag or backpack.</p>"
+                    ),
+                },
+                "workers_per_object": 1,
+                "reward_per_task": "0.020",
+            }
+        )
+        spec.is_valid(raise_exception=True)
+        return spec.validated_data
+
+    def _print(self, raw_key: str, job: Job) -> None:
+        where = (
+            settings.LOCAL_OBJECT_STORAGE_ROOT / BUCKET / "output" / JOB_NAME
+            if settings.OBJECT_STORAGE == "local"
+            else job.output_prefix
+        )
+        self.stdout.write(
+            self.style.SUCCESS("\nGroundwork demo is ready at " + settings.SITE_URL)
+            + f"""
+  Worker logins:    {", ".join(WORKERS)}  (password: {PASSWORD})
+  Requester login:  {REQUESTER}  (password: {PASSWORD})
+  Requester API key (new on every start): {raw_key}
+  Admin login:      {ADMIN}  (password: {PASSWORD}) at {settings.SITE_URL}/admin/
+  Demo job:         {job.name} ({job.status}); its output manifest appears under {where}
+  API docs:         {settings.SITE_URL}/api/docs/
+"""
+        )

@@ -1,0 +1,120 @@
+"""Requester organisations and the labeling-job lifecycle."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace import locks
+from marketplace.celery import app as celery_app
+from marketplace.errors import ApplicationError
+from marketplace.models import Job, JobEvent, Membership, Organization
+from payments import services as payments
+from workforce.models import User
+
+# marketplace does not import the tasks app (tasks depends on marketplace); the manifest
+# pipeline is started through its registered Celery task name.
+MANIFEST_INGEST_TASK = "tasks.tasks.manifest_ingest_task"
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User) -> Organization:
+    organization = Organization.objects.create(name=name)
+    Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
+    return organization
+
+
+@transaction.atomic
+def job_create(*, organization: Organization, created_by: User, spec: dict[str, Any]) -> Job:
+    """Create a job from a validated spec; its manifest is read in the background."""
+    if Job.objects.filter(organization=organization, name__iexact=spec["name"]).exists():
+        raise ApplicationError(
+            "name_taken", "A labeling job with this name already exists.", field="name"
+        )
+    job = Job.objects.create(organization=organization, created_by=created_by, **spec)
+    JobEvent.objects.create(
+        job=job, to_status=job.status, actor=created_by, reason="Created by the requester."
+    )
+    transaction.on_commit(
+        lambda: celery_app.signature(MANIFEST_INGEST_TASK, args=(job.pk,)).apply_async()
+    )
+    return job
+
+
+def _transition(*, job: Job, to: Job.Status, actor: User | None, reason: str, **fields: Any) -> Job:
+    locked = locks.job_for_update(pk=job.pk)
+    if to not in Job.TRANSITIONS.get(locked.status, set()):
+        raise ApplicationError(
+            "invalid_transition",
+            f"The job is {locked.status} and cannot become {to}.",
+            status=409,
+        )
+    JobEvent.objects.create(
+        job=locked, from_status=locked.status, to_status=to, actor=actor, reason=reason
+    )
+    locked.status = to
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=["status", *fields])
+    return locked
+
+
+def job_max_cost_mills(*, job: Job, object_count: int) -> int:
+    """What the job can cost at most: every answer rewarded plus fees, and the service fee."""
+    reward = job.reward_per_task_mills
+    per_answer = reward + payments.platform_fee_mills(amount_mills=reward)
+    per_object = job.workers_per_object * per_answer + settings.SERVICE_FEE_PER_OBJECT_MILLS
+    return object_count * per_object
+
+
+@transaction.atomic
+def job_start(*, job: Job, object_count: int) -> Job:
+    """Initializing → InProgress once the objects exist: reserves the job's budget in escrow."""
+    payments.escrow_reserve(
+        payer=job.organization.ledger_owner,
+        escrow_owner=job.ledger_escrow_owner,
+        amount_mills=job_max_cost_mills(job=job, object_count=object_count),
+        idempotency_key=f"job:{job.pk}:escrow",
+    )
+    return _transition(
+        job=job,
+        to=Job.Status.IN_PROGRESS,
+        actor=None,
+        reason=f"Input manifest read: {object_count} objects.",
+        object_count=object_count,
+        started_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def job_fail(*, job: Job, reason: str, actor: User | None = None) -> Job:
+    return _transition(
+        job=job,
+        to=Job.Status.FAILED,
+        actor=actor,
+        reason=reason,
+        failure_reason=reason,
+        ended_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def job_complete(*, job: Job) -> Job:
+    return _transition(
+        job=job,
+        to=Job.Status.COMPLETED,
+        actor=None,
+        reason="Every object is labeled and the output manifest is written.",
+        ended_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def job_record_outcome(*, job: Job, human_labeled: int = 0, failed: int = 0) -> Job:
+    """Count finished objects. Returns the job locked, so the caller sees exact counters."""
+    locked = locks.job_for_update(pk=job.pk)
+    locked.human_labeled_count += human_labeled
+    locked.failed_count += failed
+    locked.save(update_fields=["human_labeled_count", "failed_count"])
+    return locked

@@ -1,0 +1,23 @@
+from django.db.models import QuerySet, Sum
+
+from payments.models import LedgerAccount, LedgerEntry
+
+
+def account_balance_mills(*, account: LedgerAccount) -> int:
+    return LedgerEntry.objects.filter(account=account).aggregate(s=Sum("amount_mills"))["s"] or 0
+
+
+def balance_mills(*, kind: str, owner: str) -> int:
+    """The balance of an owner's account of a kind; 0 when the account was never used."""
+    total = LedgerEntry.objects.filter(account__kind=kind, account__owner=owner).aggregate(
+        s=Sum("amount_mills")
+    )["s"]
+    return total or 0
+
+
+def entry_list_for(*, owner: str) -> QuerySet[LedgerEntry]:
+    return (
+        LedgerEntry.objects.filter(account__owner=owner)
+        .select_related("account", "transaction")
+        .order_by("transaction_id", "pk")
+    )

@@ -1,0 +1,127 @@
+"""Every movement of money is one balanced ledger transaction with an idempotency key.
+
+Owners are opaque strings chosen by the caller ("organization:7", "job:3", "worker:12"), so
+payments knows nothing of jobs or tasks.
+"""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from marketplace.errors import ApplicationError
+from payments import locks, selectors
+from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction
+
+PLATFORM = "platform"
+Kind = LedgerAccount.Kind
+
+
+def account_get(*, kind: str, owner: str) -> LedgerAccount:
+    account, _ = LedgerAccount.objects.get_or_create(kind=kind, owner=owner)
+    return account
+
+
+def platform_fee_mills(*, amount_mills: int) -> int:
+    """PLATFORM_FEE_PERCENT of an amount, rounded half up to whole mills."""
+    return (amount_mills * settings.PLATFORM_FEE_PERCENT + 50) // 100
+
+
+@transaction.atomic
+def ledger_post(
+    *,
+    idempotency_key: str,
+    kind: str,
+    entries: list[tuple[LedgerAccount, int]],
+    memo: str = "",
+) -> LedgerTransaction:
+    """Post a balanced transaction once. A repeated key returns the transaction posted first."""
+    existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    entries = [(account, amount) for account, amount in entries if amount != 0]
+    if not entries:
+        raise ApplicationError("empty_transaction", "A ledger transaction needs entries.")
+    if sum(amount for _, amount in entries) != 0:
+        raise ApplicationError("unbalanced_transaction", "Ledger entries must sum to zero.")
+    try:
+        with transaction.atomic():
+            ledger_transaction = LedgerTransaction.objects.create(
+                idempotency_key=idempotency_key, kind=kind, memo=memo
+            )
+    except IntegrityError:
+        return LedgerTransaction.objects.get(idempotency_key=idempotency_key)
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(transaction=ledger_transaction, account=account, amount_mills=amount)
+        for account, amount in entries
+    )
+    return ledger_transaction
+
+
+@transaction.atomic
+def funding_record(*, owner: str, amount_mills: int, reference: str) -> LedgerTransaction:
+    """Credit money received from outside (a payment, or a manual credit by staff)."""
+    if amount_mills <= 0:
+        raise ApplicationError("invalid_amount", "The amount must be positive.", field="amount")
+    return ledger_post(
+        idempotency_key=f"funding:{reference}",
+        kind=LedgerTransaction.Kind.FUNDING,
+        memo=f"Funding {reference}",
+        entries=[
+            (account_get(kind=Kind.FUNDING_CLEARING, owner=PLATFORM), -amount_mills),
+            (account_get(kind=Kind.REQUESTER_AVAILABLE, owner=owner), amount_mills),
+        ],
+    )
+
+
+@transaction.atomic
+def escrow_reserve(
+    *, payer: str, escrow_owner: str, amount_mills: int, idempotency_key: str
+) -> LedgerTransaction:
+    """Move the most a job can cost from the payer's available balance into the job's escrow."""
+    available = account_get(kind=Kind.REQUESTER_AVAILABLE, owner=payer)
+    escrow = account_get(kind=Kind.JOB_ESCROW, owner=escrow_owner)
+    list(locks.ledger_accounts_for_update(pks=[available.pk]))
+    existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    balance = selectors.account_balance_mills(account=available)
+    if balance < amount_mills:
+        raise ApplicationError(
+            "insufficient_balance",
+            f"The job needs {amount_mills} mills in escrow but the balance is {balance} mills.",
+        )
+    return ledger_post(
+        idempotency_key=idempotency_key,
+        kind=LedgerTransaction.Kind.ESCROW_RESERVE,
+        memo=f"Escrow for {escrow_owner}",
+        entries=[(available, -amount_mills), (escrow, amount_mills)],
+    )
+
+
+@transaction.atomic
+def earning_record(
+    *,
+    escrow_owner: str,
+    worker_owner: str,
+    reward_mills: int,
+    service_fee_mills: int,
+    idempotency_key: str,
+) -> LedgerTransaction:
+    """Approved work: escrow pays the reward to the worker's pending earnings and the fees to the
+    platform, in one transaction."""
+    fee = platform_fee_mills(amount_mills=reward_mills)
+    return ledger_post(
+        idempotency_key=idempotency_key,
+        kind=LedgerTransaction.Kind.EARNING,
+        memo=f"Earning of {worker_owner} from {escrow_owner}",
+        entries=[
+            (
+                account_get(kind=Kind.JOB_ESCROW, owner=escrow_owner),
+                -(reward_mills + fee + service_fee_mills),
+            ),
+            (account_get(kind=Kind.WORKER_PENDING, owner=worker_owner), reward_mills),
+            (
+                account_get(kind=Kind.PLATFORM_FEE_REVENUE, owner=PLATFORM),
+                fee + service_fee_mills,
+            ),
+        ],
+    )

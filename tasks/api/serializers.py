@@ -1,0 +1,74 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from marketplace.models import Job
+from tasks import storage
+from tasks.models import Assignment
+
+
+class JobBoardOutput(serializers.ModelSerializer):
+    reward_per_task = serializers.CharField(source="reward_per_task_usd")
+    tasks_available = serializers.IntegerField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "title", "description", "keywords", "task_type", "reward_per_task",
+            "task_time_limit_seconds", "tasks_available",
+        ]  # fmt: skip
+
+
+class WorkerAssignmentOutput(serializers.ModelSerializer):
+    """What a worker sees of their own assignment: the task input and how to answer it."""
+
+    job = serializers.SerializerMethodField()
+    task_input = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id", "status", "accepted_at", "expires_at", "submitted_at", "job", "task_input",
+            "answer", "rejection_reason",
+        ]  # fmt: skip
+
+    def get_job(self, assignment: Assignment) -> dict:
+        job = assignment.job
+        return {
+            "id": job.id,
+            "title": job.title,
+            "task_type": job.task_type,
+            "labels": job.labels,
+            "short_instructions": job.short_instructions,
+            "full_instructions": job.full_instructions,
+            "reward_per_task": job.reward_per_task_usd,
+        }
+
+    def get_task_input(self, assignment: Assignment) -> dict | None:
+        """The object to label; image URLs are presigned for the rest of this lease only."""
+        if assignment.status != Assignment.Status.RESERVED:
+            return None
+        data_object = assignment.data_object
+        if not data_object.source_ref:
+            return {"taskObject": data_object.source}
+        seconds_left = (assignment.expires_at - timezone.now()).total_seconds()
+        url = storage.presigned_get_url(data_object.source_ref, expires_in=int(seconds_left) + 1)
+        request = self.context.get("request")
+        return {"taskObject": request.build_absolute_uri(url) if request else url}
+
+
+class ReviewAssignmentOutput(serializers.ModelSerializer):
+    worker_id = serializers.CharField(source="worker.public_id")
+    dataset_object_id = serializers.IntegerField(source="data_object.position")
+    source_ref = serializers.CharField(source="data_object.source_ref")
+    time_spent_seconds = serializers.FloatField()
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id", "worker_id", "dataset_object_id", "source_ref", "status", "answer",
+            "accepted_at", "submitted_at", "time_spent_seconds", "reviewed_at", "rejection_reason",
+        ]  # fmt: skip
+
+
+class RejectInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)

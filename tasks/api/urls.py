@@ -1,0 +1,37 @@
+from django.urls import path
+
+from tasks.api import views
+
+urlpatterns = [
+    path(
+        "labeling-jobs/<str:name>/assignments",
+        views.ReviewListApi.as_view(),
+        name="review-list",
+    ),
+    path(
+        "labeling-jobs/<str:name>/assignments/<int:pk>/approve",
+        views.AssignmentApproveApi.as_view(),
+        name="review-approve",
+    ),
+    path(
+        "labeling-jobs/<str:name>/assignments/<int:pk>/reject",
+        views.AssignmentRejectApi.as_view(),
+        name="review-reject",
+    ),
+    path("worker/jobs", views.JobBoardApi.as_view(), name="worker-job-board"),
+    path(
+        "worker/jobs/<int:job_id>/assignments",
+        views.AssignmentClaimApi.as_view(),
+        name="worker-claim",
+    ),
+    path(
+        "worker/assignments/<int:pk>",
+        views.WorkerAssignmentDetailApi.as_view(),
+        name="worker-assignment",
+    ),
+    path(
+        "worker/assignments/<int:pk>/submit",
+        views.AssignmentSubmitApi.as_view(),
+        name="worker-submit",
+    ),
+]

@@ -1,0 +1,41 @@
+"""Row locks of the tasks app. Lock order: data object, then assignment, then job."""
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from marketplace.models import Job
+from tasks.models import Assignment, DataObject
+from workforce.models import Worker
+
+
+def data_object_for_update(*, pk: int) -> DataObject:
+    return DataObject.objects.select_for_update(of=("self",)).select_related("job").get(pk=pk)
+
+
+def assignment_for_update(*, pk: int) -> Assignment:
+    return Assignment.objects.select_for_update(of=("self",)).select_related("job").get(pk=pk)
+
+
+def data_objects_open_for_update(*, worker: Worker, job: Job, now) -> QuerySet[DataObject]:
+    """Objects of the job this worker may take next, locked, skipping rows others hold."""
+    live = Q(status__in=Assignment.ANSWERED) | Q(
+        status=Assignment.Status.RESERVED, expires_at__gt=now
+    )
+    already_taken_by_worker = Assignment.objects.filter(
+        data_object=OuterRef("pk"), worker=worker
+    ).exclude(status__in=[Assignment.Status.EXPIRED, Assignment.Status.RETURNED])
+    slots_used = (
+        Assignment.objects.filter(live, data_object=OuterRef("pk"))
+        .order_by()
+        .values("data_object")
+        .annotate(used=Count("pk"))
+        .values("used")
+    )
+    return (
+        DataObject.objects.filter(job=job, status=DataObject.Status.PENDING)
+        .exclude(Exists(already_taken_by_worker))
+        .alias(slots_used=Coalesce(Subquery(slots_used), 0))
+        .filter(slots_used__lt=job.workers_per_object)
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("position")
+    )

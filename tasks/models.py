@@ -1,0 +1,93 @@
+from django.db import models
+
+
+class DataObject(models.Model):
+    """One line of a job's input manifest: the thing workers label."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        LABELED = "labeled"
+        FAILED = "failed"
+
+    job = models.ForeignKey(
+        "marketplace.Job", on_delete=models.CASCADE, related_name="data_objects"
+    )
+    position = models.PositiveIntegerField(help_text="Index in the manifest (datasetObjectId).")
+    input_line = models.TextField(help_text="The manifest line as read, without its line ending.")
+    source_ref = models.CharField(max_length=1024, blank=True)
+    source = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    label = models.JSONField(null=True, blank=True, help_text="The `<attr>` value of the output.")
+    confidence = models.FloatField(null=True, blank=True)
+    human_annotated = models.BooleanField(default=True)
+    labeled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="data_object_position_unique")
+        ]
+        indexes = [models.Index(fields=["job", "status", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.position}"
+
+
+class Assignment(models.Model):
+    """A worker's lease on one data object, and the answer they give."""
+
+    class Status(models.TextChoices):
+        RESERVED = "reserved"
+        SUBMITTED = "submitted"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+        RETURNED = "returned"
+
+    TRANSITIONS = {
+        Status.RESERVED: {Status.SUBMITTED, Status.EXPIRED, Status.RETURNED},
+        Status.SUBMITTED: {Status.APPROVED, Status.REJECTED},
+    }
+    ANSWERED = (Status.SUBMITTED, Status.APPROVED, Status.REJECTED)
+
+    job = models.ForeignKey("marketplace.Job", on_delete=models.CASCADE, related_name="assignments")
+    data_object = models.ForeignKey(
+        DataObject, on_delete=models.CASCADE, related_name="assignments"
+    )
+    worker = models.ForeignKey(
+        "workforce.Worker", on_delete=models.PROTECT, related_name="assignments"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RESERVED)
+    accepted_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answer = models.JSONField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["data_object", "worker"],
+                condition=models.Q(status__in=["reserved", "submitted", "approved", "rejected"]),
+                name="assignment_one_live_per_worker_and_object",
+            ),
+            models.UniqueConstraint(
+                fields=["job", "worker"],
+                condition=models.Q(status="reserved"),
+                name="assignment_one_reserved_per_worker_and_job",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["data_object", "status"]),
+            models.Index(fields=["job", "status", "submitted_at"]),
+            models.Index(fields=["status", "expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk} ({self.status})"
+
+    @property
+    def time_spent_seconds(self) -> float | None:
+        if self.submitted_at is None:
+            return None
+        return round((self.submitted_at - self.accepted_at).total_seconds(), 3)

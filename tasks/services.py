@@ -1,0 +1,288 @@
+"""Data objects and the assignment queue: ingest, claim, submit, consolidate, review, export."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.utils import timezone
+
+from marketplace import services as jobs
+from marketplace.errors import ApplicationError
+from marketplace.models import Job
+from payments import services as payments
+from tasks import answers, consolidation, locks, manifests, selectors, storage
+from tasks import tasks as celery_tasks
+from tasks.models import Assignment, DataObject
+from workforce.models import User, Worker
+
+INGEST_BATCH_SIZE = 5000
+MAX_REPORTED_BAD_LINES = 20
+
+
+class _ManifestInvalid(Exception):
+    def __init__(self, bad_lines: list[tuple[int, str]], bad_count: int) -> None:
+        self.bad_lines, self.bad_count = bad_lines, bad_count
+
+
+def _failure_reason(error: _ManifestInvalid) -> str:
+    shown = "; ".join(f"line {number}: {reason}" for number, reason in error.bad_lines)
+    more = error.bad_count - len(error.bad_lines)
+    tail = f"; and {more} more bad lines" if more > 0 else ""
+    return f"The input manifest has {error.bad_count} invalid lines: {shown}{tail}."
+
+
+def manifest_ingest(*, job_id: int) -> Job:
+    """Read the input manifest as a stream and create one data object per line, all or nothing.
+
+    Any bad line fails the job and leaves no object behind; so does a budget the requester's
+    balance cannot cover.
+    """
+    job = Job.objects.select_related("organization").get(pk=job_id)
+    if job.status != Job.Status.INITIALIZING:
+        return job
+    try:
+        with transaction.atomic():
+            count = _data_objects_create(job=job)
+            if count == 0:
+                raise _ManifestInvalid([(0, "the manifest has no objects")], 1)
+            return jobs.job_start(job=job, object_count=count)
+    except _ManifestInvalid as error:
+        return jobs.job_fail(job=job, reason=_failure_reason(error))
+    except storage.StorageErrors as error:
+        return jobs.job_fail(
+            job=job, reason=f"The input manifest {job.input_manifest_uri} cannot be read: {error}."
+        )
+    except UnicodeDecodeError:
+        return jobs.job_fail(job=job, reason="The input manifest is not UTF-8 text.")
+    except ApplicationError as error:
+        return jobs.job_fail(job=job, reason=error.message)
+
+
+def _data_objects_create(*, job: Job) -> int:
+    batch: list[DataObject] = []
+    bad: list[tuple[int, str]] = []
+    bad_count = position = 0
+    for number, raw in enumerate(storage.iter_lines(job.input_manifest_uri), start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = manifests.parse_input_line(raw, task_type=job.task_type)
+        except manifests.InvalidLine as error:
+            bad_count += 1
+            if len(bad) < MAX_REPORTED_BAD_LINES:
+                bad.append((number, str(error)))
+            continue
+        if bad_count:
+            continue  # keep validating, but stop writing: the job will fail
+        batch.append(
+            DataObject(
+                job=job,
+                position=position,
+                input_line=record.input_line,
+                source_ref=record.source_ref,
+                source=record.source,
+            )
+        )
+        position += 1
+        if len(batch) >= INGEST_BATCH_SIZE:
+            DataObject.objects.bulk_create(batch)
+            batch = []
+    if bad_count:
+        raise _ManifestInvalid(bad, bad_count)
+    DataObject.objects.bulk_create(batch)
+    return position
+
+
+def _expire_own_leases(*, worker: Worker, job: Job, now) -> None:
+    Assignment.objects.filter(
+        job=job, worker=worker, status=Assignment.Status.RESERVED, expires_at__lte=now
+    ).update(status=Assignment.Status.EXPIRED)
+
+
+def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bool]:
+    """Lease the next object of the job that still needs answers from this worker.
+
+    Returns (assignment, created): the worker's live lease on the job if they hold one, a new
+    lease, or (None, False) when nothing is left for them. Objects are picked with
+    SELECT ... FOR UPDATE SKIP LOCKED so concurrent workers never wait on each other.
+    """
+    try:
+        with transaction.atomic():
+            return _assignment_claim(worker=worker, job=job)
+    except IntegrityError:
+        # A concurrent claim by the same worker won; hand back the lease it created.
+        current = selectors.assignment_current_for(worker=worker, job=job)
+        if current is None:
+            raise
+        return current, False
+
+
+def _assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bool]:
+    now = timezone.now()
+    if job.status != Job.Status.IN_PROGRESS:
+        return None, False
+    _expire_own_leases(worker=worker, job=job, now=now)
+    current = selectors.assignment_current_for(worker=worker, job=job)
+    if current is not None:
+        return current, False
+    skipped: list[int] = []
+    while True:
+        data_object = (
+            locks.data_objects_open_for_update(worker=worker, job=job, now=now)
+            .exclude(pk__in=skipped)
+            .first()
+        )
+        if data_object is None:
+            return None, False
+        # The candidate query's snapshot predates locks released meanwhile: count again now.
+        if selectors.live_assignment_count(data_object=data_object) < job.workers_per_object:
+            break
+        skipped.append(data_object.pk)
+    assignment = Assignment.objects.create(
+        job=job,
+        data_object=data_object,
+        worker=worker,
+        accepted_at=now,
+        expires_at=now + timedelta(seconds=job.task_time_limit_seconds),
+    )
+    return assignment, True
+
+
+@transaction.atomic
+def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
+    """Store the worker's answer. A repeated submit returns the first result unchanged."""
+    locked = locks.assignment_for_update(pk=assignment.pk)
+    if locked.status in Assignment.ANSWERED:
+        return locked
+    now = timezone.now()
+    if locked.status != Assignment.Status.RESERVED or locked.expires_at <= now:
+        raise ApplicationError(
+            "lease_ended", "The time for this task ran out; the answer was not counted.", status=409
+        )
+    job = locked.job
+    locked.answer = answers.answer_validate(job=job, answer=answer)
+    locked.status = Assignment.Status.SUBMITTED
+    locked.submitted_at = now
+    locked.save(update_fields=["answer", "status", "submitted_at"])
+    answered = Assignment.objects.filter(
+        data_object_id=locked.data_object_id, status__in=Assignment.ANSWERED
+    ).count()
+    if answered >= job.workers_per_object:
+        celery_tasks.data_object_consolidate_task.delay_on_commit(locked.data_object_id)
+    return locked
+
+
+def data_object_consolidate(*, data_object_id: int) -> None:
+    """Turn an object's answers into its label; finish the job when it was the last object."""
+    with transaction.atomic():
+        data_object = locks.data_object_for_update(pk=data_object_id)
+        if data_object.status != DataObject.Status.PENDING:
+            return
+        job = data_object.job
+        given = [
+            answers.answer_label(job=job, answer=answer)
+            for answer in data_object.assignments.filter(status__in=Assignment.ANSWERED)
+            .order_by("submitted_at", "pk")
+            .values_list("answer", flat=True)
+        ]
+        if not given:
+            return
+        label, confidence = consolidation.majority_vote(answers=given, labels=job.labels)
+        data_object.status = DataObject.Status.LABELED
+        data_object.label = job.labels.index(label)
+        data_object.confidence = confidence
+        data_object.human_annotated = True
+        data_object.labeled_at = timezone.now()
+        data_object.save(
+            update_fields=["status", "label", "confidence", "human_annotated", "labeled_at"]
+        )
+        job = jobs.job_record_outcome(job=job, human_labeled=1)
+        if job.is_finished_labeling:
+            celery_tasks.job_finalize_task.delay_on_commit(job.pk)
+
+
+def job_finalize(*, job_id: int) -> Job:
+    """Write the output manifest, then mark the job Completed. Safe to run again."""
+    job = Job.objects.get(pk=job_id)
+    if job.status != Job.Status.IN_PROGRESS or not job.is_finished_labeling:
+        return job
+    manifests.output_manifest_write(job=job)
+    return jobs.job_complete(job=job)
+
+
+@transaction.atomic
+def assignment_approve(*, assignment: Assignment, actor: User | None = None) -> Assignment:
+    """Approve submitted work and pay it from the job's escrow, exactly once."""
+    data_object = locks.data_object_for_update(pk=assignment.data_object_id)
+    locked = locks.assignment_for_update(pk=assignment.pk)
+    if locked.status == Assignment.Status.APPROVED:
+        return locked
+    if locked.status != Assignment.Status.SUBMITTED:
+        raise ApplicationError(
+            "not_submitted",
+            f"An assignment that is {locked.status} cannot be approved.",
+            status=409,
+        )
+    first_for_object = not data_object.assignments.filter(
+        status=Assignment.Status.APPROVED
+    ).exists()
+    locked.status = Assignment.Status.APPROVED
+    locked.reviewed_at = timezone.now()
+    locked.save(update_fields=["status", "reviewed_at"])
+    job = locked.job
+    payments.earning_record(
+        escrow_owner=job.ledger_escrow_owner,
+        worker_owner=f"worker:{locked.worker_id}",
+        reward_mills=job.reward_per_task_mills,
+        service_fee_mills=settings.SERVICE_FEE_PER_OBJECT_MILLS if first_for_object else 0,
+        idempotency_key=f"assignment:{locked.pk}:approval",
+    )
+    return locked
+
+
+@transaction.atomic
+def assignment_reject(*, assignment: Assignment, reason: str, actor: User | None = None):
+    """Reject submitted work with a reason the worker sees. Nothing is paid."""
+    if not reason.strip():
+        raise ApplicationError("reason_required", "Say why the work is rejected.", field="reason")
+    locked = locks.assignment_for_update(pk=assignment.pk)
+    if locked.status == Assignment.Status.REJECTED:
+        return locked
+    if locked.status != Assignment.Status.SUBMITTED:
+        raise ApplicationError(
+            "not_submitted",
+            f"An assignment that is {locked.status} cannot be rejected.",
+            status=409,
+        )
+    locked.status = Assignment.Status.REJECTED
+    locked.reviewed_at = timezone.now()
+    locked.rejection_reason = reason.strip()
+    locked.save(update_fields=["status", "reviewed_at", "rejection_reason"])
+    return locked
+
+
+def assignments_expire() -> int:
+    """Record leases that ran out. The claim query already treats them as free."""
+    return Assignment.objects.filter(
+        status=Assignment.Status.RESERVED, expires_at__lte=timezone.now()
+    ).update(status=Assignment.Status.EXPIRED)
+
+
+def assignments_auto_approve(*, limit: int = 1000) -> int:
+    """Approve work that waited longer than its job's auto-approval delay."""
+    due_at = ExpressionWrapper(
+        F("submitted_at") + F("job__auto_approval_delay_seconds") * timedelta(seconds=1),
+        output_field=DateTimeField(),
+    )
+    due = (
+        Assignment.objects.filter(status=Assignment.Status.SUBMITTED)
+        .alias(due_at=due_at)
+        .filter(due_at__lte=timezone.now())
+        .order_by("pk")[:limit]
+    )
+    approved = 0
+    for assignment in due:
+        assignment_approve(assignment=assignment)
+        approved += 1
+    return approved

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from tasks import views
+
+app_name = "tasks"
+
+urlpatterns = [
+    path("work/", views.job_board, name="job-board"),
+    path("work/jobs/<int:job_id>/", views.labeling, name="labeling"),
+    path("objects/<str:token>", views.object_download, name="object-download"),
+]

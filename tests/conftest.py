@@ -1,0 +1,76 @@
+"""Shared fixtures: an S3-compatible endpoint over HTTP, Celery run in-process, clients per role."""
+
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+from rest_framework.test import APIClient
+
+from marketplace.celery import app as celery_app
+from tasks import storage
+from tests.factories import OrganizationFactory, WorkerFactory
+from workforce import services as accounts
+
+TEST_BUCKET = "groundwork-test"
+
+# Tasks run in the test process as soon as they are sent (after the commit that sent them).
+celery_app.conf.task_always_eager = True
+celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def object_storage(settings, s3_endpoint):
+    """Every test talks to a fresh S3 endpoint over HTTP, with the platform bucket created."""
+    settings.OBJECT_STORAGE = "s3"
+    settings.S3_ENDPOINT_URL = s3_endpoint
+    settings.AWS_ACCESS_KEY_ID = "testing"
+    settings.AWS_SECRET_ACCESS_KEY = "testing"  # noqa: S105
+    settings.S3_BUCKET = TEST_BUCKET
+    storage.ensure_bucket(TEST_BUCKET)
+    yield
+    requests.post(f"{s3_endpoint}/moto-api/reset", timeout=10)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def bearer_client(user) -> APIClient:
+    _, raw_key = accounts.api_key_create(user=user, name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    return client
+
+
+@pytest.fixture
+def organization():
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def requester(organization):
+    return organization.memberships.get().user
+
+
+@pytest.fixture
+def requester_client(requester) -> APIClient:
+    return bearer_client(requester)
+
+
+@pytest.fixture
+def worker():
+    return WorkerFactory()
+
+
+@pytest.fixture
+def worker_client(worker) -> APIClient:
+    return bearer_client(worker.user)

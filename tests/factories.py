@@ -1,0 +1,78 @@
+"""Factories that build valid objects through the services, as a user would get them."""
+
+import json
+
+import factory
+
+from marketplace import services as jobs
+from marketplace.models import Organization
+from tasks import storage
+from workforce import services as accounts
+from workforce.models import User, Worker
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    password = "correct-horse-battery-staple"  # noqa: S105
+
+    @classmethod
+    def _create(cls, model_class, email, password, **kwargs):
+        return accounts.user_create(email=email, password=password, email_verified=True)
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Requester {n}")
+    owner = factory.SubFactory(UserFactory)
+
+    @classmethod
+    def _create(cls, model_class, name, owner, **kwargs):
+        return jobs.organization_create(name=name, owner=owner)
+
+
+class WorkerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Worker
+
+    user = factory.SubFactory(UserFactory)
+    display_name = factory.Sequence(lambda n: f"Worker {n}")
+
+    @classmethod
+    def _create(cls, model_class, user, display_name, **kwargs):
+        return accounts.worker_register(user=user, display_name=display_name, accept_terms=True)
+
+
+def put_manifest(uri: str, lines: list) -> str:
+    """Write an input manifest: dicts become JSON lines, strings are written as they are."""
+    text = "".join((json.dumps(line) if isinstance(line, dict) else line) + "\n" for line in lines)
+    storage.write(uri, [text.encode()])
+    return uri
+
+
+def job_spec(**overrides) -> dict:
+    """A valid job spec as a requester sends it to POST /api/v1/labeling-jobs."""
+    spec = {
+        "name": "pets",
+        "label_attribute_name": "animal",
+        "task_type": "image_classification",
+        "input_manifest_uri": "s3://groundwork-test/input/pets.manifest",
+        "output_path": "s3://groundwork-test/output/",
+        "label_categories": {
+            "document-version": "2018-11-28",
+            "labels": [{"label": "cat"}, {"label": "dog"}],
+        },
+        "title": "Cat or dog?",
+        "description": "Pick the animal in the photo.",
+        "keywords": ["images", "animals"],
+        "instructions": {"short": "<p>Choose <b>cat</b> or <b>dog</b>.</p>", "full": ""},
+        "workforce": "public",
+        "workers_per_object": 1,
+        "reward_per_task": "0.050",
+    }
+    spec.update(overrides)
+    return spec

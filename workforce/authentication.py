@@ -1,0 +1,22 @@
+from rest_framework import authentication, exceptions
+
+from workforce import services
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer gw_<prefix>_<secret>`."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        scheme, _, raw_key = header.partition(" ")
+        if scheme != self.keyword:
+            return None
+        key = services.api_key_authenticate(raw_key=raw_key.strip())
+        if key is None:
+            raise exceptions.AuthenticationFailed("The API key is not valid or was revoked.")
+        return key.user, key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword

@@ -1,0 +1,19 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from workforce import services
+from workforce.models import User
+
+
+class Command(BaseCommand):
+    help = "Create an API key for a user and print it (it is shown only once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--email", required=True, help="The user's email address.")
+        parser.add_argument("--name", default="command line", help="A name to recognise the key.")
+
+    def handle(self, *args, email: str, name: str, **options):
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            raise CommandError(f"No user has the email address {email}.")
+        _, raw_key = services.api_key_create(user=user, name=name)
+        self.stdout.write(raw_key)

@@ -1,0 +1,13 @@
+from rest_framework.permissions import BasePermission
+
+from workforce import selectors
+
+
+class IsWorker(BasePermission):
+    """A worker who accepted the terms and is not banned. The profile is kept on the request."""
+
+    message = "Only workers who accepted the worker terms can do this."
+
+    def has_permission(self, request, view) -> bool:
+        request.worker = selectors.worker_for(user=request.user)
+        return request.worker is not None

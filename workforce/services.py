@@ -1,0 +1,72 @@
+import hashlib
+import hmac
+import secrets
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace.errors import ApplicationError
+from workforce.models import ApiKey, User, Worker
+
+API_KEY_PREFIX = "gw"
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str | None, email_verified: bool = False) -> User:
+    """Create a user with an allauth email address (verified or waiting for confirmation)."""
+    if User.objects.filter(email__iexact=email).exists():
+        raise ApplicationError("email_taken", "A user with this email exists.", field="email")
+    user = User.objects.create_user(email=email, password=password)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
+    return user
+
+
+@transaction.atomic
+def worker_register(*, user: User, display_name: str = "", accept_terms: bool) -> Worker:
+    """Give a user a worker profile. Workers must accept the worker terms to take tasks."""
+    worker, _ = Worker.objects.get_or_create(user=user, defaults={"display_name": display_name})
+    if accept_terms and worker.terms_accepted_at is None:
+        worker.terms_accepted_at = timezone.now()
+        worker.save(update_fields=["terms_accepted_at"])
+    return worker
+
+
+def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
+    """Create a key and return it with its plain text, which is shown once and never stored."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        user=user, name=name, prefix=prefix, hashed_secret=_hash_secret(secret)
+    )
+    return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key matching `raw_key`, or None. Compares hashes in constant time."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        return None
+    _, prefix, secret = parts
+    key = (
+        ApiKey.objects.select_related("user")
+        .filter(prefix=prefix, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if key is None or not hmac.compare_digest(key.hashed_secret, _hash_secret(secret)):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key

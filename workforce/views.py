@@ -1,0 +1,30 @@
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from workforce import selectors, services
+
+
+class WorkerJoinForm(forms.Form):
+    display_name = forms.CharField(max_length=100, required=False)
+    accept_terms = forms.BooleanField(
+        label="I accept the worker terms: I label honestly, keep task data confidential, "
+        "and understand that work can be rejected with a reason."
+    )
+
+
+@login_required
+def worker_join(request: HttpRequest) -> HttpResponse:
+    """Join the public crowd by accepting the worker terms."""
+    if selectors.worker_for(user=request.user) is not None:
+        return redirect("tasks:job-board")
+    form = WorkerJoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.worker_register(
+            user=request.user,
+            display_name=form.cleaned_data["display_name"],
+            accept_terms=form.cleaned_data["accept_terms"],
+        )
+        return redirect("tasks:job-board")
+    return render(request, "workforce/join.html", {"form": form})
