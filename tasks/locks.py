@@ -16,8 +16,10 @@ def assignment_for_update(*, pk: int) -> Assignment:
     return Assignment.objects.select_for_update(of=("self",)).select_related("job").get(pk=pk)
 
 
-def data_objects_open_for_update(*, worker: Worker, job: Job, now) -> QuerySet[DataObject]:
-    """Objects of the job this worker may take next, locked, skipping rows others hold."""
+def data_objects_open_for_update(
+    *, worker: Worker, job: Job, now, skip_locked: bool
+) -> QuerySet[DataObject]:
+    """Objects of the job this worker may take next, in manifest order, locked."""
     live = Q(status__in=Assignment.ANSWERED) | Q(
         status=Assignment.Status.RESERVED, expires_at__gt=now
     )
@@ -36,6 +38,6 @@ def data_objects_open_for_update(*, worker: Worker, job: Job, now) -> QuerySet[D
         .exclude(Exists(already_taken_by_worker))
         .alias(slots_used=Coalesce(Subquery(slots_used), 0))
         .filter(slots_used__lt=job.workers_per_object)
-        .select_for_update(skip_locked=True, of=("self",))
+        .select_for_update(skip_locked=skip_locked, of=("self",))
         .order_by("position")
     )

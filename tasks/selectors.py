@@ -57,9 +57,10 @@ def assignment_get_for_worker(*, worker: Worker, pk: int) -> Assignment:
     return assignment
 
 
-def live_assignment_count(*, data_object: DataObject) -> int:
+def live_assignment_count(*, data_object_id: int) -> int:
+    """Leases still running plus answers given: the object's slots in use."""
     return (
-        Assignment.objects.filter(data_object=data_object)
+        Assignment.objects.filter(data_object_id=data_object_id)
         .filter(
             Q(status__in=Assignment.ANSWERED)
             | Q(status=Assignment.Status.RESERVED, expires_at__gt=timezone.now())

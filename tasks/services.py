@@ -26,7 +26,7 @@ class _ManifestInvalid(Exception):
 
 
 def _failure_reason(error: _ManifestInvalid) -> str:
-    shown = "; ".join(f"line {number}: {reason}" for number, reason in error.bad_lines)
+    shown = "; ".join(f"line {n}: {reason.rstrip('.')}" for n, reason in error.bad_lines)
     more = error.bad_count - len(error.bad_lines)
     tail = f"; and {more} more bad lines" if more > 0 else ""
     return f"The input manifest has {error.bad_count} invalid lines: {shown}{tail}."
@@ -126,22 +126,43 @@ def _assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, b
     current = selectors.assignment_current_for(worker=worker, job=job)
     if current is not None:
         return current, False
-    skipped: list[int] = []
-    while True:
-        data_object = (
-            locks.data_objects_open_for_update(worker=worker, job=job, now=now)
-            .exclude(pk__in=skipped)
-            .first()
-        )
-        if data_object is None:
-            return None, False
-        # The candidate query's snapshot predates locks released meanwhile: count again now.
-        if selectors.live_assignment_count(data_object=data_object) < job.workers_per_object:
-            break
-        skipped.append(data_object.pk)
+    # First pass: skip objects other claims hold, so workers do not queue behind each other.
+    # Second pass: wait for them, since a held object may still have room (workers_per_object
+    # above 1). An attempt on an object that turns out full is rolled back to its savepoint,
+    # which releases its lock: a claim never waits while holding a lock.
+    for skip_locked in (True, False):
+        full: list[int] = []
+        while True:
+            candidate = (
+                locks.data_objects_open_for_update(
+                    worker=worker, job=job, now=now, skip_locked=skip_locked
+                )
+                .exclude(pk__in=full)
+                .values_list("pk", flat=True)
+            )
+            try:
+                with transaction.atomic():
+                    data_object_id = candidate.first()
+                    if data_object_id is None:
+                        break
+                    return _assignment_create(worker=worker, job=job, pk=data_object_id, now=now)
+            except _ObjectFull as error:
+                full.append(error.pk)
+    return None, False
+
+
+class _ObjectFull(Exception):
+    def __init__(self, pk: int) -> None:
+        self.pk = pk
+
+
+def _assignment_create(*, worker: Worker, job: Job, pk: int, now) -> tuple[Assignment, bool]:
+    # The candidate query's snapshot may predate claims committed while it waited: count again.
+    if selectors.live_assignment_count(data_object_id=pk) >= job.workers_per_object:
+        raise _ObjectFull(pk)
     assignment = Assignment.objects.create(
         job=job,
-        data_object=data_object,
+        data_object_id=pk,
         worker=worker,
         accepted_at=now,
         expires_at=now + timedelta(seconds=job.task_time_limit_seconds),

@@ -39,6 +39,15 @@ def object_storage(settings, s3_endpoint):
     requests.post(f"{s3_endpoint}/moto-api/reset", timeout=10)
 
 
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """Serve static files from the apps; production serves collectstatic's hashed copies."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

@@ -76,3 +76,31 @@ def job_spec(**overrides) -> dict:
     }
     spec.update(overrides)
     return spec
+
+
+def job_in_progress(organization, *, objects: int = 3, funds_mills: int = 1_000_000, **overrides):
+    """A funded public job whose manifest of `objects` images has been read: InProgress."""
+    from marketplace.api.serializers import JobSpecInput
+    from marketplace.models import Job
+    from payments import services as payments
+    from tasks import services as queue
+
+    spec = job_spec(**overrides)
+    put_manifest(
+        spec["input_manifest_uri"],
+        [{"source-ref": f"s3://groundwork-test/images/{n}.png"} for n in range(objects)],
+    )
+    payments.funding_record(
+        owner=organization.ledger_owner, amount_mills=funds_mills, reference=f"fund-{spec['name']}"
+    )
+    payload = JobSpecInput(data=spec)
+    payload.is_valid(raise_exception=True)
+    job = jobs.job_create(
+        organization=organization,
+        created_by=organization.memberships.get().user,
+        spec=payload.validated_data,
+    )
+    queue.manifest_ingest(job_id=job.pk)
+    job = Job.objects.get(pk=job.pk)
+    assert job.status == Job.Status.IN_PROGRESS, job.failure_reason
+    return job
