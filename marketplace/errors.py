@@ -33,7 +33,10 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, int):  # DRF reports a ListField's items by index
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             for leaf, reasons in _flatten(value, name).items():
                 fields.setdefault(leaf, []).extend(reasons)
     elif isinstance(detail, list) and detail and not all(isinstance(d, str) for d in detail):

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from marketplace import locks
@@ -28,11 +28,16 @@ def organization_create(*, name: str, owner: User) -> Organization:
 @transaction.atomic
 def job_create(*, organization: Organization, created_by: User, spec: dict[str, Any]) -> Job:
     """Create a job from a validated spec; its manifest is read in the background."""
+    name_taken = ApplicationError(
+        "name_taken", "A labeling job with this name already exists.", field="name"
+    )
     if Job.objects.filter(organization=organization, name__iexact=spec["name"]).exists():
-        raise ApplicationError(
-            "name_taken", "A labeling job with this name already exists.", field="name"
-        )
-    job = Job.objects.create(organization=organization, created_by=created_by, **spec)
+        raise name_taken
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(organization=organization, created_by=created_by, **spec)
+    except IntegrityError:  # a concurrent request took the name first
+        raise name_taken from None
     JobEvent.objects.create(
         job=job, to_status=job.status, actor=created_by, reason="Created by the requester."
     )

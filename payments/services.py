@@ -34,10 +34,10 @@ def ledger_post(
     memo: str = "",
 ) -> LedgerTransaction:
     """Post a balanced transaction once. A repeated key returns the transaction posted first."""
+    entries = [(account, amount) for account, amount in entries if amount != 0]
     existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
-        return existing
-    entries = [(account, amount) for account, amount in entries if amount != 0]
+        return _same_or_conflict(existing, entries)
     if not entries:
         raise ApplicationError("empty_transaction", "A ledger transaction needs entries.")
     if sum(amount for _, amount in entries) != 0:
@@ -48,12 +48,27 @@ def ledger_post(
                 idempotency_key=idempotency_key, kind=kind, memo=memo
             )
     except IntegrityError:
-        return LedgerTransaction.objects.get(idempotency_key=idempotency_key)
+        existing = LedgerTransaction.objects.get(idempotency_key=idempotency_key)
+        return _same_or_conflict(existing, entries)
     LedgerEntry.objects.bulk_create(
         LedgerEntry(transaction=ledger_transaction, account=account, amount_mills=amount)
         for account, amount in entries
     )
     return ledger_transaction
+
+
+def _same_or_conflict(
+    existing: LedgerTransaction, entries: list[tuple[LedgerAccount, int]]
+) -> LedgerTransaction:
+    """A retry must repeat the same movement; a key reused for another one is a bug to surface."""
+    posted = sorted(existing.entries.values_list("account_id", "amount_mills"))
+    if posted != sorted((account.pk, amount) for account, amount in entries):
+        raise ApplicationError(
+            "idempotency_conflict",
+            f"The key {existing.idempotency_key} was used for different entries.",
+            status=409,
+        )
+    return existing
 
 
 @transaction.atomic
@@ -77,6 +92,8 @@ def escrow_reserve(
     *, payer: str, escrow_owner: str, amount_mills: int, idempotency_key: str
 ) -> LedgerTransaction:
     """Move the most a job can cost from the payer's available balance into the job's escrow."""
+    if amount_mills <= 0:
+        raise ApplicationError("invalid_amount", "The amount must be positive.", field="amount")
     available = account_get(kind=Kind.REQUESTER_AVAILABLE, owner=payer)
     escrow = account_get(kind=Kind.JOB_ESCROW, owner=escrow_owner)
     list(locks.ledger_accounts_for_update(pks=[available.pk]))
@@ -109,15 +126,22 @@ def earning_record(
     """Approved work: escrow pays the reward to the worker's pending earnings and the fees to the
     platform, in one transaction."""
     fee = platform_fee_mills(amount_mills=reward_mills)
+    cost = reward_mills + fee + service_fee_mills
+    escrow = account_get(kind=Kind.JOB_ESCROW, owner=escrow_owner)
+    list(locks.ledger_accounts_for_update(pks=[escrow.pk]))
+    already = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).exists()
+    if not already and selectors.account_balance_mills(account=escrow) < cost:
+        raise ApplicationError(
+            "escrow_exhausted",
+            f"The escrow of {escrow_owner} cannot cover {cost} mills.",
+            status=409,
+        )
     return ledger_post(
         idempotency_key=idempotency_key,
         kind=LedgerTransaction.Kind.EARNING,
         memo=f"Earning of {worker_owner} from {escrow_owner}",
         entries=[
-            (
-                account_get(kind=Kind.JOB_ESCROW, owner=escrow_owner),
-                -(reward_mills + fee + service_fee_mills),
-            ),
+            (escrow, -cost),
             (account_get(kind=Kind.WORKER_PENDING, owner=worker_owner), reward_mills),
             (
                 account_get(kind=Kind.PLATFORM_FEE_REVENUE, owner=PLATFORM),

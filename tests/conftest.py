@@ -15,6 +15,8 @@ TEST_BUCKET = "groundwork-test"
 # Tasks run in the test process as soon as they are sent (after the commit that sent them).
 celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True
+# Import every app's tasks module as a worker does, so tasks sent by name run eagerly too.
+celery_app.loader.import_default_modules()
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +39,11 @@ def object_storage(settings, s3_endpoint):
     storage.ensure_bucket(TEST_BUCKET)
     yield
     requests.post(f"{s3_endpoint}/moto-api/reset", timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

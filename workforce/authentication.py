@@ -11,7 +11,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode(errors="replace")
         scheme, _, raw_key = header.partition(" ")
-        if scheme != self.keyword:
+        if scheme.lower() != self.keyword.lower():  # auth schemes are case-insensitive
             return None
         key = services.api_key_authenticate(raw_key=raw_key.strip())
         if key is None:

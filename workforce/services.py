@@ -3,7 +3,7 @@ import hmac
 import secrets
 
 from allauth.account.models import EmailAddress
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from marketplace.errors import ApplicationError
@@ -19,9 +19,14 @@ def _hash_secret(secret: str) -> str:
 @transaction.atomic
 def user_create(*, email: str, password: str | None, email_verified: bool = False) -> User:
     """Create a user with an allauth email address (verified or waiting for confirmation)."""
+    email_taken = ApplicationError("email_taken", "A user with this email exists.", field="email")
     if User.objects.filter(email__iexact=email).exists():
-        raise ApplicationError("email_taken", "A user with this email exists.", field="email")
-    user = User.objects.create_user(email=email, password=password)
+        raise email_taken
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password)
+    except IntegrityError:  # a concurrent sign-up took the email first
+        raise email_taken from None
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
     return user
 

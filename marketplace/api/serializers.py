@@ -10,6 +10,35 @@ NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
 CATEGORY_DOCUMENT_VERSION = "2018-11-28"
 RESERVED_ATTRIBUTE_NAMES = {"source", "source-ref"}
 DEFAULT_AVAILABILITY_SECONDS = {Job.Workforce.PUBLIC: 21_600}
+MAX_REWARD_MILLS = 10_000_000  # $10,000 per task
+
+
+class UsdField(serializers.Field):
+    """A USD amount given as a decimal string ("0.012"), read as integer mills. JSON numbers are
+    refused: they are floats to most clients."""
+
+    default_error_messages = {
+        "too_small": "Must be at least ${low}.",
+        "too_large": "Must be at most ${high}.",
+    }
+
+    def __init__(self, *, min_mills: int, max_mills: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.min_mills, self.max_mills = min_mills, max_mills
+
+    def to_internal_value(self, data) -> int:
+        try:
+            mills = money.parse_usd(data)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+        if mills < self.min_mills:
+            self.fail("too_small", low=money.format_usd(self.min_mills))
+        if mills > self.max_mills:
+            self.fail("too_large", high=money.format_usd(self.max_mills))
+        return mills
+
+    def to_representation(self, mills: int) -> str:
+        return money.format_usd(mills)
 
 
 class InstructionsInput(serializers.Serializer):
@@ -41,8 +70,10 @@ class JobSpecInput(serializers.Serializer):
     max_concurrent_task_count = serializers.IntegerField(
         min_value=1, max_value=5_000, default=1_000
     )
-    reward_per_task = serializers.CharField(
-        help_text='USD per task as a decimal string, at most tenths of a cent: "0.012".'
+    reward_per_task = UsdField(
+        min_mills=1,
+        max_mills=MAX_REWARD_MILLS,
+        help_text='USD per task as a decimal string, at most tenths of a cent: "0.012".',
     )
     auto_approval_delay_seconds = serializers.IntegerField(
         min_value=0, max_value=2_592_000, default=259_200
@@ -92,16 +123,12 @@ class JobSpecInput(serializers.Serializer):
             raise serializers.ValidationError("Classification needs at least 2 labels.")
         return labels
 
-    def validate_reward_per_task(self, value: str) -> int:
-        try:
-            mills = money.parse_usd(value)
-        except ValueError as error:
-            raise serializers.ValidationError(str(error)) from None
-        if mills < 1:
-            raise serializers.ValidationError("The reward must be at least $0.001.")
-        return mills
-
     def validate(self, attrs: dict) -> dict:
+        if "label_attribute_name" not in attrs:  # it defaults to the job's name: same rules
+            try:
+                attrs["label_attribute_name"] = self.validate_label_attribute_name(attrs["name"])
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError({"label_attribute_name": error.detail}) from None
         workforce = attrs["workforce"]
         availability = attrs.get(
             "task_availability_lifetime_seconds", DEFAULT_AVAILABILITY_SECONDS[workforce]
@@ -113,7 +140,7 @@ class JobSpecInput(serializers.Serializer):
         instructions = attrs.get("instructions") or {"short": "", "full": ""}
         return {
             "name": attrs["name"],
-            "label_attribute_name": attrs.get("label_attribute_name", attrs["name"]),
+            "label_attribute_name": attrs["label_attribute_name"],
             "task_type": attrs["task_type"],
             "input_manifest_uri": attrs["input_manifest_uri"],
             "output_path": attrs["output_path"],

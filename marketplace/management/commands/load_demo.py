@@ -61,6 +61,7 @@ class Command(BaseCommand):
         self._print(raw_key, job)
 
     def _upload_images(self) -> str:
+        storage.ensure_bucket(settings.S3_BUCKET)
         storage.ensure_bucket(BUCKET)
         lines = []
         for path in sorted(IMAGES.glob("*.png")):
