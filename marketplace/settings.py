@@ -177,6 +177,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(VAR_DIR / "broker"),  # `make run` creates it
         "data_folder_out": str(VAR_DIR / "broker"),
+        "polling_interval": 0.2,  # seconds; the next task should not wait for a slow poll
     }
     if CELERY_BROKER_URL.startswith("filesystem://")
     else {"visibility_timeout": 3600}
