@@ -206,7 +206,7 @@ CELERY_BEAT_SCHEDULE = {
 
 CACHES = {
     "default": (
-        env.cache_url_config(REDIS_URL)
+        {**env.cache_url_config(REDIS_URL), "KEY_PREFIX": "groundwork-cache"}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

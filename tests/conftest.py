@@ -2,6 +2,7 @@
 
 import pytest
 import requests
+from django.core.cache import cache
 from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
@@ -39,6 +40,13 @@ def object_storage(settings, s3_endpoint):
     storage.ensure_bucket(TEST_BUCKET)
     yield
     requests.post(f"{s3_endpoint}/moto-api/reset", timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """A fresh cache per test: allauth's rate limits must not carry over between tests."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
