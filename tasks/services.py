@@ -104,8 +104,8 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
     """Lease the next object of the job that still needs answers from this worker.
 
     Returns (assignment, created): the worker's live lease on the job if they hold one, a new
-    lease, or (None, False) when nothing is left for them. Objects are picked with
-    SELECT ... FOR UPDATE SKIP LOCKED so concurrent workers never wait on each other.
+    lease, or (None, False) when nothing is left for them. Objects are picked in manifest order
+    under row locks (SELECT ... FOR UPDATE, SKIP LOCKED first), and counted again once locked.
     """
     try:
         with transaction.atomic():
