@@ -1,19 +1,6 @@
 from django.contrib import admin
 
-from marketplace.models import Job, JobEvent, Membership, Organization
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    raw_id_fields = ["user"]
-
-
-@admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
-    search_fields = ["name"]
-    inlines = [MembershipInline]
+from marketplace.models import Job, JobEvent
 
 
 class JobEventInline(admin.TabularInline):

@@ -5,44 +5,6 @@ from django.db.models.functions import Lower
 from payments import money
 
 
-class Organization(models.Model):
-    """A requester organisation: it funds a balance and owns labeling jobs."""
-
-    name = models.CharField(max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def ledger_owner(self) -> str:
-        return f"organization:{self.pk}"
-
-
-class Membership(models.Model):
-    class Role(models.TextChoices):
-        OWNER = "owner"
-        ADMIN = "admin"
-        MEMBER = "member"
-
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="memberships"
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} in {self.organization} ({self.role})"
-
-
 class Job(models.Model):
     """A labeling job: a priced piece of work over the objects of an input manifest."""
 
@@ -65,8 +27,12 @@ class Job(models.Model):
 
     class Workforce(models.TextChoices):
         PUBLIC = "public"
+        PRIVATE = "private"
+        VENDOR = "vendor"
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="jobs")
+    organization = models.ForeignKey(
+        "workforce.Organization", on_delete=models.PROTECT, related_name="jobs"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -81,7 +47,25 @@ class Job(models.Model):
     keywords = models.JSONField(default=list)
     short_instructions = models.TextField(blank=True)
     full_instructions = models.TextField(blank=True)
-    workforce = models.CharField(max_length=80, choices=Workforce.choices, default=Workforce.PUBLIC)
+    workforce = models.CharField(max_length=10, choices=Workforce.choices, default=Workforce.PUBLIC)
+    team = models.ForeignKey(
+        "workforce.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="jobs",
+        help_text="The private team working a private job.",
+    )
+    vendor = models.ForeignKey(
+        "workforce.Vendor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="jobs",
+        help_text="The vendor a vendor job is offered to.",
+    )
+    vendor_price_per_object_mills = models.BigIntegerField(null=True, blank=True)
+    qualification_requirements = models.JSONField(default=list, blank=True)
     workers_per_object = models.PositiveSmallIntegerField(default=3)
     task_time_limit_seconds = models.PositiveIntegerField(default=300)
     task_availability_lifetime_seconds = models.PositiveIntegerField(default=21_600)
@@ -110,7 +94,17 @@ class Job(models.Model):
                 name="job_workers_per_object_range",
             ),
             models.CheckConstraint(
-                condition=models.Q(reward_per_task_mills__gte=1), name="job_reward_positive"
+                condition=(
+                    models.Q(workforce="public", reward_per_task_mills__gte=1)
+                    | models.Q(workforce="private", team__isnull=False, reward_per_task_mills=0)
+                    | models.Q(
+                        workforce="vendor",
+                        vendor__isnull=False,
+                        reward_per_task_mills=0,
+                        vendor_price_per_object_mills__gte=1,
+                    )
+                ),
+                name="job_workforce_is_consistent",
             ),
         ]
         indexes = [models.Index(fields=["status", "workforce"])]
@@ -169,3 +163,58 @@ class JobEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job}: {self.from_status or '-'} → {self.to_status}"
+
+
+class VendorOffer(models.Model):
+    """A requester offers a vendor job to its vendor at a price per object."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        DECLINED = "declined"
+        WITHDRAWN = "withdrawn"
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.ACCEPTED, Status.DECLINED, Status.WITHDRAWN},
+    }
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="vendor_offers")
+    vendor = models.ForeignKey("workforce.Vendor", on_delete=models.PROTECT, related_name="offers")
+    price_per_object_mills = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    team = models.ForeignKey(
+        "workforce.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vendor_offers",
+        help_text="The vendor's team that works the job, chosen on acceptance.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decline_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job"],
+                condition=models.Q(status__in=["pending", "accepted"]),
+                name="vendor_offer_one_live_per_job",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price_per_object_mills__gte=1), name="vendor_offer_price"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="accepted") | models.Q(team__isnull=False),
+                name="vendor_offer_accepted_has_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} offered to {self.vendor} ({self.status})"

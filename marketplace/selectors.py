@@ -1,18 +1,8 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from marketplace.models import Job, Membership, Organization
-from workforce.models import User
-
-
-def organization_for(*, user: User) -> Organization | None:
-    """The requester organisation the user acts for: their first membership."""
-    if not user.is_authenticated:
-        return None
-    membership = (
-        Membership.objects.filter(user=user).select_related("organization").order_by("pk").first()
-    )
-    return membership.organization if membership else None
+from marketplace.models import Job
+from workforce.models import Organization
 
 
 def job_list_for(*, organization: Organization) -> QuerySet[Job]:

@@ -9,20 +9,13 @@ from django.utils import timezone
 from marketplace import locks
 from marketplace.celery import app as celery_app
 from marketplace.errors import ApplicationError
-from marketplace.models import Job, JobEvent, Membership, Organization
+from marketplace.models import Job, JobEvent
 from payments import services as payments
-from workforce.models import User
+from workforce.models import Organization, User
 
 # marketplace does not import the tasks app (tasks depends on marketplace); the manifest
 # pipeline is started through its registered Celery task name.
 MANIFEST_INGEST_TASK = "tasks.tasks.manifest_ingest_task"
-
-
-@transaction.atomic
-def organization_create(*, name: str, owner: User) -> Organization:
-    organization = Organization.objects.create(name=name)
-    Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
-    return organization
 
 
 @transaction.atomic

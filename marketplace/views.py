@@ -5,10 +5,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from marketplace import selectors
 from marketplace.celery import app as celery_app
 from tasks import storage
-from workforce import selectors as workforce
+from workforce.selectors import accounts as workforce
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +47,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def home(request: HttpRequest) -> HttpResponse:
     context = {}
     if request.user.is_authenticated:
-        context["organization"] = selectors.organization_for(user=request.user)
+        context["organization"] = workforce.organization_for(user=request.user)
         context["worker"] = workforce.worker_for(user=request.user)
     return render(request, "home.html", context)

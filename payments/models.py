@@ -14,6 +14,8 @@ class LedgerAccount(models.Model):
         JOB_ESCROW = "job_escrow"
         WORKER_PENDING = "worker_pending"
         WORKER_AVAILABLE = "worker_available"
+        VENDOR_PENDING = "vendor_pending"
+        VENDOR_AVAILABLE = "vendor_available"
         PLATFORM_FEE_REVENUE = "platform_fee_revenue"
         FUNDING_CLEARING = "funding_clearing"
 

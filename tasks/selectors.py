@@ -2,9 +2,9 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from marketplace.models import Job, Organization
+from marketplace.models import Job
 from tasks.models import Assignment, DataObject
-from workforce.models import Worker
+from workforce.models import Organization, Worker
 
 
 def job_board_for(*, worker: Worker) -> QuerySet[Job]:

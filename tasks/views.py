@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from tasks import selectors, storage
-from workforce import selectors as workforce
+from workforce.selectors import accounts as workforce
 
 
 @login_required

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from marketplace.celery import app as celery_app
 from tasks import storage
 from tests.factories import OrganizationFactory, WorkerFactory
-from workforce import services as accounts
+from workforce.services import accounts
 
 TEST_BUCKET = "groundwork-test"
 

@@ -5,10 +5,9 @@ import json
 import factory
 
 from marketplace import services as jobs
-from marketplace.models import Organization
 from tasks import storage
-from workforce import services as accounts
-from workforce.models import User, Worker
+from workforce.models import Organization, User, Worker
+from workforce.services import accounts
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -32,7 +31,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, name, owner, **kwargs):
-        return jobs.organization_create(name=name, owner=owner)
+        return accounts.organization_create(name=name, owner=owner)
 
 
 class WorkerFactory(factory.django.DjangoModelFactory):

@@ -1,6 +1,6 @@
 from rest_framework import authentication, exceptions
 
-from workforce import services
+from workforce.services import accounts as services
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

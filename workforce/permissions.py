@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from workforce import selectors
+from workforce.selectors import accounts as selectors
 
 
 class IsWorker(BasePermission):
@@ -11,3 +11,11 @@ class IsWorker(BasePermission):
     def has_permission(self, request, view) -> bool:
         request.worker = selectors.worker_for(user=request.user)
         return request.worker is not None
+
+
+class IsRequester(BasePermission):
+    """A member of a requester organisation. The organisation is kept on the request."""
+
+    def has_permission(self, request, view) -> bool:
+        request.organization = selectors.organization_for(user=request.user)
+        return request.organization is not None

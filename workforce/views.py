@@ -3,7 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from workforce import selectors, services
+from workforce.selectors import accounts as selectors
+from workforce.services import accounts as services
 
 
 class WorkerJoinForm(forms.Form):

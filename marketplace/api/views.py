@@ -7,10 +7,10 @@ from rest_framework.views import APIView
 
 from marketplace import selectors, services
 from marketplace.api.serializers import JobOutput, JobSpecInput
-from marketplace.permissions import IsRequester
 from payments import money
 from payments import selectors as ledger
 from payments.models import LedgerAccount
+from workforce.permissions import IsRequester
 
 
 class JobListCreateApi(ListAPIView):

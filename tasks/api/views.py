@@ -6,7 +6,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace import selectors as jobs
-from marketplace.permissions import IsRequester
 from tasks import selectors, services
 from tasks.api.serializers import (
     JobBoardOutput,
@@ -14,7 +13,7 @@ from tasks.api.serializers import (
     ReviewAssignmentOutput,
     WorkerAssignmentOutput,
 )
-from workforce.permissions import IsWorker
+from workforce.permissions import IsRequester, IsWorker
 
 
 class JobBoardApi(ListAPIView):

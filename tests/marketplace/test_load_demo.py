@@ -6,8 +6,8 @@ from django.core.management import call_command
 from marketplace.models import Job
 from payments import selectors as ledger
 from tasks import storage
-from workforce import selectors as workforce
 from workforce.models import ApiKey, User
+from workforce.selectors import accounts as workforce
 
 pytestmark = pytest.mark.django_db
 

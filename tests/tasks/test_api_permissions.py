@@ -8,8 +8,8 @@ from tasks import services
 from tasks.models import Assignment
 from tests.conftest import bearer_client
 from tests.factories import OrganizationFactory, UserFactory, WorkerFactory, job_in_progress
-from workforce import services as accounts
 from workforce.models import Worker
+from workforce.services import accounts
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core import mail
 
-from workforce import services as accounts
+from workforce.services import accounts
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
-from workforce import services
 from workforce.models import ApiKey
+from workforce.services import accounts as services
 
 pytestmark = pytest.mark.django_db
 

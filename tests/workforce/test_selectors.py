@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from tests.conftest import bearer_client
 from tests.factories import UserFactory, WorkerFactory
-from workforce import selectors, services
 from workforce.models import ApiKey, Worker
+from workforce.selectors import accounts as selectors
+from workforce.services import accounts as services
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from allauth.account.models import EmailAddress
 from marketplace.errors import ApplicationError
 from tests.concurrency import run_concurrently
 from tests.factories import UserFactory
-from workforce import services
 from workforce.models import User, Worker
+from workforce.services import accounts as services
 
 
 def accounts_state() -> tuple:

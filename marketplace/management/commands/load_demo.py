@@ -8,11 +8,11 @@ from django.db import transaction
 
 from marketplace import services as jobs
 from marketplace.api.serializers import JobSpecInput
-from marketplace.models import Job, Organization
+from marketplace.models import Job
 from payments import services as payments
 from tasks import storage
-from workforce import services as accounts
-from workforce.models import ApiKey, User
+from workforce.models import ApiKey, Organization, User
+from workforce.services import accounts
 
 IMAGES = Path(__file__).resolve().parents[2] / "demo" / "images"
 BUCKET = "groundwork-demo"
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             requester = _user(REQUESTER)
             organization = Organization.objects.filter(memberships__user=requester).first()
             if organization is None:
-                organization = jobs.organization_create(name="Acme Robotics", owner=requester)
+                organization = accounts.organization_create(name="Acme Robotics", owner=requester)
             payments.funding_record(
                 owner=organization.ledger_owner, amount_mills=50_000, reference="demo-funding"
             )

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from workforce import services
 from workforce.models import User
+from workforce.services import accounts as services
 
 
 class Command(BaseCommand):

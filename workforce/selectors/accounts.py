@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from workforce.models import ApiKey, User, Worker
+from workforce.models import ApiKey, Membership, Organization, User, Worker
 
 
 def worker_for(*, user: User) -> Worker | None:
@@ -15,3 +15,13 @@ def worker_for(*, user: User) -> Worker | None:
 
 def api_key_list_for(*, user: User) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(user=user).order_by("-created_at")
+
+
+def organization_for(*, user: User) -> Organization | None:
+    """The requester organisation the user acts for: their first membership."""
+    if not user.is_authenticated:
+        return None
+    membership = (
+        Membership.objects.filter(user=user).select_related("organization").order_by("pk").first()
+    )
+    return membership.organization if membership else None

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from marketplace.errors import ApplicationError
-from workforce.models import ApiKey, User, Worker
+from workforce.models import ApiKey, Membership, Organization, User, Worker
 
 API_KEY_PREFIX = "gw"
 
@@ -75,3 +75,11 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
     return key
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User) -> Organization:
+    """A requester organisation with its first member as owner."""
+    organization = Organization.objects.create(name=name)
+    Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
+    return organization
