@@ -1,8 +1,9 @@
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from marketplace.models import Job
-from workforce.models import Organization
+from marketplace.models import Job, VendorOffer
+from workforce import qualifications
+from workforce.models import Organization, TeamMember, Worker, WorkerBlock
 
 
 def job_list_for(*, organization: Organization) -> QuerySet[Job]:
@@ -15,3 +16,44 @@ def job_get_for(*, organization: Organization, name: str) -> Job:
     if job is None:
         raise Http404("No such labeling job.")
     return job
+
+
+# --- Which jobs a worker may see and work on: decided here and nowhere else. -------------------
+
+
+def jobs_visible_to(*, worker: Worker, jobs: QuerySet[Job] | None = None) -> QuerySet[Job]:
+    """Jobs whose workforce includes the worker: public jobs, private jobs of the worker's
+    teams, and vendor jobs whose accepted offer went to one of the worker's teams."""
+    teams = TeamMember.objects.filter(worker=worker).values("team_id")
+    accepted_for_worker = VendorOffer.objects.filter(
+        job=OuterRef("pk"), status=VendorOffer.Status.ACCEPTED, team_id__in=teams
+    )
+    return (jobs if jobs is not None else Job.objects.all()).filter(
+        Q(workforce=Job.Workforce.PUBLIC)
+        | Q(workforce=Job.Workforce.PRIVATE, team_id__in=teams)
+        | Q(Exists(accepted_for_worker), workforce=Job.Workforce.VENDOR)
+    )
+
+
+def jobs_eligible_for(*, worker: Worker, jobs: QuerySet[Job] | None = None) -> list[Job]:
+    """Jobs the worker may take new tasks from: visible to them, not from a requester that
+    blocked them, and with every qualification requirement met."""
+    blocked_by = WorkerBlock.objects.filter(worker=worker).values("organization_id")
+    candidates = jobs_visible_to(worker=worker, jobs=jobs).exclude(organization_id__in=blocked_by)
+    values = qualifications.worker_values(worker)
+    return [
+        job
+        for job in candidates
+        if qualifications.requirements_met(job.qualification_requirements, values)
+    ]
+
+
+def job_get_eligible_for(*, worker: Worker, pk: int) -> Job:
+    """A job the worker may take tasks from (or could, until it ended); 404 for any other."""
+    started = Job.objects.filter(pk=pk).exclude(
+        status__in=[Job.Status.INITIALIZING, Job.Status.FAILED]
+    )
+    eligible = jobs_eligible_for(worker=worker, jobs=started)
+    if not eligible:
+        raise Http404("No such job.")
+    return eligible[0]

@@ -2,15 +2,16 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from marketplace import selectors as jobs
 from marketplace.models import Job
 from tasks.models import Assignment, DataObject
 from workforce.models import Organization, Worker
 
 
-def job_board_for(*, worker: Worker) -> QuerySet[Job]:
-    """Jobs the worker may take tasks from, with how many objects still need answers."""
-    return (
-        Job.objects.filter(status=Job.Status.IN_PROGRESS, workforce=Job.Workforce.PUBLIC)
+def job_board_for(*, worker: Worker) -> list[Job]:
+    """Jobs the worker may take tasks from now, with how many objects still need answers."""
+    open_jobs = (
+        Job.objects.filter(status=Job.Status.IN_PROGRESS)
         .annotate(
             tasks_available=Count(
                 "data_objects", filter=Q(data_objects__status=DataObject.Status.PENDING)
@@ -19,18 +20,7 @@ def job_board_for(*, worker: Worker) -> QuerySet[Job]:
         .filter(tasks_available__gt=0)
         .order_by("-started_at", "-pk")
     )
-
-
-def job_get_for_worker(*, worker: Worker, pk: int) -> Job:
-    """A job the worker may work on, or could until it ended; 404 for any other."""
-    job = (
-        Job.objects.filter(pk=pk, workforce=Job.Workforce.PUBLIC)
-        .exclude(status__in=[Job.Status.INITIALIZING, Job.Status.FAILED])
-        .first()
-    )
-    if job is None:
-        raise Http404("No such job.")
-    return job
+    return jobs.jobs_eligible_for(worker=worker, jobs=open_jobs)
 
 
 def assignment_current_for(*, worker: Worker, job: Job) -> Assignment | None:
@@ -48,9 +38,12 @@ def assignment_current_for(*, worker: Worker, job: Job) -> Assignment | None:
 
 
 def assignment_get_for_worker(*, worker: Worker, pk: int) -> Assignment:
-    """The worker's own assignment; 404 for anyone else's."""
+    """The worker's own assignment on a job still open to them; 404 for anyone else's (and once
+    the worker left the job's team)."""
     assignment = (
-        Assignment.objects.filter(pk=pk, worker=worker).select_related("data_object", "job").first()
+        Assignment.objects.filter(pk=pk, worker=worker, job__in=jobs.jobs_visible_to(worker=worker))
+        .select_related("data_object", "job")
+        .first()
     )
     if assignment is None:
         raise Http404("No such assignment.")

@@ -5,6 +5,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from marketplace import selectors as jobs
 from tasks import selectors, storage
 from workforce.selectors import accounts as workforce
 
@@ -24,7 +25,7 @@ def labeling(request: HttpRequest, job_id: int) -> HttpResponse:
     worker = workforce.worker_for(user=request.user)
     if worker is None:
         return redirect("worker-join")
-    job = selectors.job_get_for_worker(worker=worker, pk=job_id)
+    job = jobs.job_get_eligible_for(worker=worker, pk=job_id)
     return render(request, "tasks/labeling.html", {"job": job})
 
 

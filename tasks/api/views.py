@@ -29,7 +29,7 @@ class AssignmentClaimApi(APIView):
 
     @extend_schema(request=None, responses={201: WorkerAssignmentOutput, 204: None})
     def post(self, request: Request, job_id: int) -> Response:
-        job = selectors.job_get_for_worker(worker=request.worker, pk=job_id)
+        job = jobs.job_get_eligible_for(worker=request.worker, pk=job_id)
         assignment, created = services.assignment_claim(worker=request.worker, job=job)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
