@@ -7,12 +7,14 @@ from marketplace import views
 api_v1 = [
     path("", include("marketplace.api.urls")),
     path("", include("tasks.api.urls")),
+    path("", include("workforce.api.urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
     path("", include("workforce.urls")),
     path("", include("tasks.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

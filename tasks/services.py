@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.utils import timezone
 
-from marketplace import services as jobs
 from marketplace.errors import ApplicationError
 from marketplace.models import Job
+from marketplace.services import jobs
 from payments import services as payments
 from tasks import answers, consolidation, locks, manifests, selectors, storage
 from tasks import tasks as celery_tasks

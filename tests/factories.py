@@ -4,7 +4,7 @@ import json
 
 import factory
 
-from marketplace import services as jobs
+from marketplace.services import jobs
 from tasks import storage
 from workforce.models import Organization, User, Worker
 from workforce.services import accounts

@@ -1,7 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
-from workforce import views
+from workforce.views import worker
 
 urlpatterns = [
-    path("work/join", views.worker_join, name="worker-join"),
+    path("work/join", worker.worker_join, name="worker-join"),
+    path("", include("workforce.views.accounts")),
+    path("", include("workforce.views.teams")),
+    path("", include("workforce.views.vendors")),
+    path("", include("workforce.views.qualifications")),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from marketplace.api import views
 
@@ -6,4 +6,5 @@ urlpatterns = [
     path("labeling-jobs", views.JobListCreateApi.as_view(), name="job-list"),
     path("labeling-jobs/<str:name>", views.JobDetailApi.as_view(), name="job-detail"),
     path("balance", views.BalanceApi.as_view(), name="balance"),
+    path("", include("marketplace.api.offers")),
 ]

@@ -5,8 +5,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace import selectors, services
+from marketplace import selectors
 from marketplace.api.serializers import JobOutput, JobSpecInput
+from marketplace.services import jobs as services
 from payments import money
 from payments import selectors as ledger
 from payments.models import LedgerAccount

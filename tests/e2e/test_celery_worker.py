@@ -7,10 +7,10 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
-from marketplace import services as jobs
 from marketplace.api.serializers import JobSpecInput
 from marketplace.celery import app as celery_app
 from marketplace.models import Job
+from marketplace.services import jobs
 from payments import services as payments
 from tests.factories import job_spec, put_manifest
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from marketplace import services
 from marketplace.api.serializers import JobSpecInput
 from marketplace.models import Job, JobEvent
+from marketplace.services import jobs as services
 from payments import services as payments
 from tests.conftest import bearer_client
 from tests.factories import OrganizationFactory, UserFactory, job_spec

@@ -2,10 +2,10 @@
 
 import pytest
 
-from marketplace import services
 from marketplace.api.serializers import JobSpecInput
 from marketplace.errors import ApplicationError
 from marketplace.models import Job, JobEvent
+from marketplace.services import jobs as services
 from tests.concurrency import run_concurrently
 from tests.factories import OrganizationFactory, job_spec
 

@@ -14,8 +14,8 @@ MANIFEST = "s3://groundwork-test/input/pets.manifest"
 
 
 def create_job(organization, **overrides) -> Job:
-    from marketplace import services as jobs
     from marketplace.api.serializers import JobSpecInput
+    from marketplace.services import jobs
 
     payload = JobSpecInput(data=job_spec(**overrides))
     payload.is_valid(raise_exception=True)

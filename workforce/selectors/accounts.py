@@ -1,6 +1,16 @@
+from allauth.mfa.models import Authenticator
 from django.db.models import QuerySet
 
-from workforce.models import ApiKey, Membership, Organization, User, Worker
+from workforce.models import (
+    ApiKey,
+    Membership,
+    Organization,
+    Role,
+    User,
+    Vendor,
+    VendorManager,
+    Worker,
+)
 
 
 def worker_for(*, user: User) -> Worker | None:
@@ -25,3 +35,31 @@ def organization_for(*, user: User) -> Organization | None:
         Membership.objects.filter(user=user).select_related("organization").order_by("pk").first()
     )
     return membership.organization if membership else None
+
+
+def vendor_for(*, user: User) -> Vendor | None:
+    """The vendor organisation the user manages: their first one."""
+    if not user.is_authenticated:
+        return None
+    role = VendorManager.objects.filter(user=user).select_related("vendor").order_by("pk").first()
+    return role.vendor if role else None
+
+
+def mfa_enabled(*, user: User) -> bool:
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def roles_of(*, user: User) -> set[str]:
+    """Every role the user holds now."""
+    roles = set()
+    if organization_for(user=user) is not None:
+        roles.add(Role.REQUESTER)
+    if worker_for(user=user) is not None:
+        roles.add(Role.WORKER)
+    if vendor_for(user=user) is not None:
+        roles.add(Role.VENDOR_MANAGER)
+    if user.is_finance:
+        roles.add(Role.FINANCE)
+    if user.is_staff:
+        roles.add(Role.ADMIN)
+    return roles

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from marketplace.errors import ApplicationError
 from workforce.models import ApiKey, Membership, Organization, User, Worker
+from workforce.selectors import accounts as selectors
 
 API_KEY_PREFIX = "gw"
 
@@ -41,12 +42,21 @@ def worker_register(*, user: User, display_name: str = "", accept_terms: bool) -
     return worker
 
 
-def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
-    """Create a key and return it with its plain text, which is shown once and never stored."""
+def api_key_create(*, user: User, name: str, roles: list[str] | None = None) -> tuple[ApiKey, str]:
+    """Create a key acting in `roles` (default: every role the user holds) and return it with
+    its plain text, which is shown once and never stored."""
+    held = selectors.roles_of(user=user)
+    roles = sorted(held if roles is None else set(roles))
+    if not set(roles) <= held:
+        raise ApplicationError(
+            "role_not_held",
+            f"A key can act only in roles its user holds ({', '.join(sorted(held)) or 'none'}).",
+            field="roles",
+        )
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
-        user=user, name=name, prefix=prefix, hashed_secret=_hash_secret(secret)
+        user=user, name=name, roles=roles, prefix=prefix, hashed_secret=_hash_secret(secret)
     )
     return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
 

@@ -6,9 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from marketplace import services as jobs
 from marketplace.api.serializers import JobSpecInput
 from marketplace.models import Job
+from marketplace.services import jobs
 from payments import services as payments
 from tasks import storage
 from workforce.models import ApiKey, Organization, User
