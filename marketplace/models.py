@@ -113,6 +113,15 @@ class Job(models.Model):
         return self.name
 
     @property
+    def workforce_spec(self) -> str:
+        """The workforce as the job spec names it: public, private:<team>, vendor:<vendor>."""
+        if self.workforce == self.Workforce.PRIVATE:
+            return f"private:{self.team.name}"
+        if self.workforce == self.Workforce.VENDOR:
+            return f"vendor:{self.vendor.slug}"
+        return "public"
+
+    @property
     def reward_per_task_usd(self) -> str:
         return money.format_usd(self.reward_per_task_mills)
 

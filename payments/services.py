@@ -118,15 +118,19 @@ def escrow_reserve(
 def earning_record(
     *,
     escrow_owner: str,
-    worker_owner: str,
-    reward_mills: int,
+    payee_owner: str,
+    payee_kind: str = Kind.WORKER_PENDING,
+    amount_mills: int,
     service_fee_mills: int,
     idempotency_key: str,
 ) -> LedgerTransaction:
-    """Approved work: escrow pays the reward to the worker's pending earnings and the fees to the
-    platform, in one transaction."""
-    fee = platform_fee_mills(amount_mills=reward_mills)
-    cost = reward_mills + fee + service_fee_mills
+    """Approved work: escrow pays the amount to the payee's pending earnings (a worker's reward
+    or a vendor's price), and the platform fee on it plus the service fee to the platform, in
+    one transaction."""
+    if payee_kind not in (Kind.WORKER_PENDING, Kind.VENDOR_PENDING):
+        raise ApplicationError("invalid_payee", f"Earnings cannot go to {payee_kind}.")
+    fee = platform_fee_mills(amount_mills=amount_mills)
+    cost = amount_mills + fee + service_fee_mills
     escrow = account_get(kind=Kind.JOB_ESCROW, owner=escrow_owner)
     list(locks.ledger_accounts_for_update(pks=[escrow.pk]))
     already = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).exists()
@@ -139,13 +143,10 @@ def earning_record(
     return ledger_post(
         idempotency_key=idempotency_key,
         kind=LedgerTransaction.Kind.EARNING,
-        memo=f"Earning of {worker_owner} from {escrow_owner}",
+        memo=f"Earning of {payee_owner} from {escrow_owner}",
         entries=[
             (escrow, -cost),
-            (account_get(kind=Kind.WORKER_PENDING, owner=worker_owner), reward_mills),
-            (
-                account_get(kind=Kind.PLATFORM_FEE_REVENUE, owner=PLATFORM),
-                fee + service_fee_mills,
-            ),
+            (account_get(kind=payee_kind, owner=payee_owner), amount_mills),
+            (account_get(kind=Kind.PLATFORM_FEE_REVENUE, owner=PLATFORM), fee + service_fee_mills),
         ],
     )

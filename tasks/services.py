@@ -11,10 +11,14 @@ from marketplace.errors import ApplicationError
 from marketplace.models import Job
 from marketplace.services import jobs
 from payments import services as payments
+from payments.models import LedgerAccount
 from tasks import answers, consolidation, locks, manifests, selectors, storage
 from tasks import tasks as celery_tasks
 from tasks.models import Assignment, DataObject
 from workforce.models import User, Worker
+from workforce.services import workers
+
+Kind = LedgerAccount.Kind
 
 INGEST_BATCH_SIZE = 5000
 MAX_REPORTED_BAD_LINES = 20
@@ -251,15 +255,33 @@ def assignment_approve(*, assignment: Assignment, actor: User | None = None) -> 
     locked.status = Assignment.Status.APPROVED
     locked.reviewed_at = timezone.now()
     locked.save(update_fields=["status", "reviewed_at"])
-    job = locked.job
+    _approval_pay(assignment=locked, first_for_object=first_for_object)
+    workers.worker_record_review(worker=locked.worker, approved=True)
+    return locked
+
+
+def _approval_pay(*, assignment: Assignment, first_for_object: bool) -> None:
+    """Public jobs pay each approved answer's reward to its worker; vendor jobs pay the vendor's
+    price once per object; private teams are not paid by the platform. The service fee is
+    taken once per object."""
+    job = assignment.job
+    service_fee = settings.SERVICE_FEE_PER_OBJECT_MILLS if first_for_object else 0
+    payee_kind, payee_owner, amount = Kind.WORKER_PENDING, assignment.worker.ledger_owner, 0
+    if job.workforce == Job.Workforce.PUBLIC:
+        amount = job.reward_per_task_mills
+    elif job.workforce == Job.Workforce.VENDOR and first_for_object:
+        payee_kind, payee_owner = Kind.VENDOR_PENDING, job.vendor.ledger_owner
+        amount = job.vendor_price_per_object_mills
+    if amount == 0 and service_fee == 0:
+        return
     payments.earning_record(
         escrow_owner=job.ledger_escrow_owner,
-        worker_owner=f"worker:{locked.worker_id}",
-        reward_mills=job.reward_per_task_mills,
-        service_fee_mills=settings.SERVICE_FEE_PER_OBJECT_MILLS if first_for_object else 0,
-        idempotency_key=f"assignment:{locked.pk}:approval",
+        payee_owner=payee_owner,
+        payee_kind=payee_kind,
+        amount_mills=amount,
+        service_fee_mills=service_fee,
+        idempotency_key=f"assignment:{assignment.pk}:approval",
     )
-    return locked
 
 
 @transaction.atomic
@@ -280,6 +302,7 @@ def assignment_reject(*, assignment: Assignment, reason: str, actor: User | None
     locked.reviewed_at = timezone.now()
     locked.rejection_reason = reason.strip()
     locked.save(update_fields=["status", "reviewed_at", "rejection_reason"])
+    workers.worker_record_review(worker=locked.worker, approved=False)
     return locked
 
 

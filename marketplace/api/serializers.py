@@ -5,12 +5,18 @@ from marketplace import s3uri
 from marketplace.errors import ApplicationError
 from marketplace.models import Job
 from payments import money
+from workforce import qualifications
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
 CATEGORY_DOCUMENT_VERSION = "2018-11-28"
 RESERVED_ATTRIBUTE_NAMES = {"source", "source-ref"}
-DEFAULT_AVAILABILITY_SECONDS = {Job.Workforce.PUBLIC: 21_600}
+DEFAULT_AVAILABILITY_SECONDS = {
+    Job.Workforce.PUBLIC: 21_600,
+    Job.Workforce.PRIVATE: 864_000,
+    Job.Workforce.VENDOR: 864_000,
+}
 MAX_REWARD_MILLS = 10_000_000  # $10,000 per task
+PRICE_FIELD_BY_WORKFORCE = {"public": "reward_per_task", "vendor": "vendor_price_per_object"}
 
 
 class UsdField(serializers.Field):
@@ -41,6 +47,27 @@ class UsdField(serializers.Field):
         return money.format_usd(mills)
 
 
+class QualificationRequirementInput(serializers.Serializer):
+    qualification = serializers.CharField(
+        max_length=100,
+        help_text="approval_rate, approved_count, gold_accuracy, or one of your qualification "
+        "types by name.",
+    )
+    comparator = serializers.ChoiceField(choices=qualifications.COMPARATORS)
+    value = serializers.IntegerField(required=False)
+    values = serializers.ListField(
+        child=serializers.IntegerField(), min_length=1, max_length=100, required=False
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        comparator = attrs["comparator"]
+        if comparator == "in" and "values" not in attrs:
+            raise serializers.ValidationError({"values": "'in' needs a list of values."})
+        if comparator in (">=", "<=", "==") and "value" not in attrs:
+            raise serializers.ValidationError({"value": f"'{comparator}' needs a value."})
+        return attrs
+
+
 class InstructionsInput(serializers.Serializer):
     short = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     full = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
@@ -61,7 +88,12 @@ class JobSpecInput(serializers.Serializer):
         child=serializers.CharField(max_length=30), min_length=1, max_length=5, required=False
     )
     instructions = InstructionsInput(required=False)
-    workforce = serializers.ChoiceField(choices=Job.Workforce.choices, default="public")
+    workforce = serializers.RegexField(
+        r"^(public|private:.+|vendor:.+)$",
+        default="public",
+        max_length=100,
+        error_messages={"invalid": "Use 'public', 'private:<team name>' or 'vendor:<vendor>'."},
+    )
     workers_per_object = serializers.IntegerField(min_value=1, max_value=9, default=3)
     task_time_limit_seconds = serializers.IntegerField(min_value=30, max_value=28_800, default=300)
     task_availability_lifetime_seconds = serializers.IntegerField(
@@ -73,11 +105,40 @@ class JobSpecInput(serializers.Serializer):
     reward_per_task = UsdField(
         min_mills=1,
         max_mills=MAX_REWARD_MILLS,
-        help_text='USD per task as a decimal string, at most tenths of a cent: "0.012".',
+        required=False,
+        help_text='Public jobs: USD per task as a decimal string (tenths of a cent): "0.012".',
+    )
+    vendor_price_per_object = UsdField(
+        min_mills=1,
+        max_mills=MAX_REWARD_MILLS,
+        required=False,
+        help_text="Vendor jobs: USD per labeled object, as a decimal string.",
+    )
+    qualification_requirements = QualificationRequirementInput(
+        many=True, required=False, max_length=qualifications.MAX_REQUIREMENTS
     )
     auto_approval_delay_seconds = serializers.IntegerField(
         min_value=0, max_value=2_592_000, default=259_200
     )
+
+    def to_internal_value(self, data):
+        """Field errors, and which price the workforce needs, reported together."""
+        errors: dict = {}
+        try:
+            attrs = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            errors, attrs = dict(error.detail), None
+        workforce = str(data.get("workforce", "public")).partition(":")[0]
+        for kind, field in PRICE_FIELD_BY_WORKFORCE.items():
+            if field in errors or "workforce" in errors:
+                continue
+            if workforce == kind and field not in data:
+                errors[field] = [f"Required for {kind} jobs."]
+            elif workforce != kind and field in data:
+                errors[field] = [f"Only {kind} jobs take this."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
     def validate_label_attribute_name(self, value: str) -> str:
         if value.endswith("-metadata") or value in RESERVED_ATTRIBUTE_NAMES:
@@ -129,7 +190,7 @@ class JobSpecInput(serializers.Serializer):
                 attrs["label_attribute_name"] = self.validate_label_attribute_name(attrs["name"])
             except serializers.ValidationError as error:
                 raise serializers.ValidationError({"label_attribute_name": error.detail}) from None
-        workforce = attrs["workforce"]
+        workforce, _, target = attrs["workforce"].partition(":")
         availability = attrs.get(
             "task_availability_lifetime_seconds", DEFAULT_AVAILABILITY_SECONDS[workforce]
         )
@@ -151,18 +212,25 @@ class JobSpecInput(serializers.Serializer):
             "short_instructions": nh3.clean(instructions["short"]),
             "full_instructions": nh3.clean(instructions["full"]),
             "workforce": workforce,
+            "workforce_target": target,
             "workers_per_object": attrs["workers_per_object"],
             "task_time_limit_seconds": attrs["task_time_limit_seconds"],
             "task_availability_lifetime_seconds": availability,
             "max_concurrent_task_count": attrs["max_concurrent_task_count"],
-            "reward_per_task_mills": attrs["reward_per_task"],
+            "reward_per_task_mills": attrs.get("reward_per_task", 0),
+            "vendor_price_per_object_mills": attrs.get("vendor_price_per_object"),
+            "qualification_requirements": [
+                dict(requirement) for requirement in attrs.get("qualification_requirements", [])
+            ],
             "auto_approval_delay_seconds": attrs["auto_approval_delay_seconds"],
         }
 
 
 class JobOutput(serializers.ModelSerializer):
     label_categories = serializers.SerializerMethodField()
-    reward_per_task = serializers.CharField(source="reward_per_task_usd")
+    reward_per_task = serializers.SerializerMethodField()
+    vendor_price_per_object = serializers.SerializerMethodField()
+    workforce = serializers.SerializerMethodField()
     label_counters = serializers.DictField(child=serializers.IntegerField(), read_only=True)
     output_manifest_uri = serializers.SerializerMethodField()
 
@@ -173,7 +241,8 @@ class JobOutput(serializers.ModelSerializer):
             "input_manifest_uri", "output_path", "output_manifest_uri", "label_categories",
             "title", "description", "keywords", "workforce", "workers_per_object",
             "task_time_limit_seconds", "task_availability_lifetime_seconds",
-            "max_concurrent_task_count", "reward_per_task", "auto_approval_delay_seconds",
+            "max_concurrent_task_count", "reward_per_task", "vendor_price_per_object",
+            "qualification_requirements", "auto_approval_delay_seconds",
             "label_counters", "created_at", "started_at", "ended_at",
         ]  # fmt: skip
 
@@ -182,6 +251,18 @@ class JobOutput(serializers.ModelSerializer):
             "document-version": CATEGORY_DOCUMENT_VERSION,
             "labels": [{"label": label} for label in job.labels],
         }
+
+    def get_reward_per_task(self, job: Job) -> str | None:
+        if job.workforce != Job.Workforce.PUBLIC:
+            return None
+        return job.reward_per_task_usd
+
+    def get_vendor_price_per_object(self, job: Job) -> str | None:
+        mills = job.vendor_price_per_object_mills
+        return None if mills is None else money.format_usd(mills)
+
+    def get_workforce(self, job: Job) -> str:
+        return job.workforce_spec
 
     def get_output_manifest_uri(self, job: Job) -> str | None:
         return job.output_manifest_uri if job.status == Job.Status.COMPLETED else None

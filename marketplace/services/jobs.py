@@ -1,4 +1,4 @@
-"""Requester organisations and the labeling-job lifecycle."""
+"""The labeling-job lifecycle: creation from a spec, start, failure, completion."""
 
 from typing import Any
 
@@ -10,8 +10,10 @@ from marketplace import locks
 from marketplace.celery import app as celery_app
 from marketplace.errors import ApplicationError
 from marketplace.models import Job, JobEvent
+from marketplace.services import offers
 from payments import services as payments
-from workforce.models import Organization, User
+from workforce import qualifications
+from workforce.models import Organization, QualificationType, Team, User, Vendor
 
 # marketplace does not import the tasks app (tasks depends on marketplace); the manifest
 # pipeline is started through its registered Celery task name.
@@ -21,6 +23,14 @@ MANIFEST_INGEST_TASK = "tasks.tasks.manifest_ingest_task"
 @transaction.atomic
 def job_create(*, organization: Organization, created_by: User, spec: dict[str, Any]) -> Job:
     """Create a job from a validated spec; its manifest is read in the background."""
+    spec = dict(spec)
+    target = spec.pop("workforce_target", "")
+    spec["team"], spec["vendor"] = _workforce_resolve(
+        organization=organization, workforce=spec["workforce"], target=target
+    )
+    spec["qualification_requirements"] = _requirements_resolve(
+        organization=organization, requirements=spec.get("qualification_requirements", [])
+    )
     name_taken = ApplicationError(
         "name_taken", "A labeling job with this name already exists.", field="name"
     )
@@ -34,10 +44,54 @@ def job_create(*, organization: Organization, created_by: User, spec: dict[str, 
     JobEvent.objects.create(
         job=job, to_status=job.status, actor=created_by, reason="Created by the requester."
     )
+    if job.workforce == Job.Workforce.VENDOR:
+        offers.vendor_offer_create(job=job, created_by=created_by)
     transaction.on_commit(
         lambda: celery_app.signature(MANIFEST_INGEST_TASK, args=(job.pk,)).apply_async()
     )
     return job
+
+
+def _workforce_resolve(
+    *, organization: Organization, workforce: str, target: str
+) -> tuple[Team | None, Vendor | None]:
+    if workforce == Job.Workforce.PRIVATE:
+        team = Team.objects.filter(organization=organization, name__iexact=target).first()
+        if team is None:
+            raise ApplicationError(
+                "unknown_team", f"You have no team named '{target}'.", field="workforce"
+            )
+        return team, None
+    if workforce == Job.Workforce.VENDOR:
+        vendor = Vendor.objects.filter(slug=target).first()
+        if vendor is None:
+            raise ApplicationError(
+                "unknown_vendor", f"There is no vendor '{target}'.", field="workforce"
+            )
+        return None, vendor
+    return None, None
+
+
+def _requirements_resolve(*, organization: Organization, requirements: list[dict]) -> list[dict]:
+    """Name qualifications as requirements store them: system:<name> or type:<id>."""
+    resolved = []
+    for index, requirement in enumerate(requirements):
+        name = requirement["qualification"]
+        if name in qualifications.SYSTEM:
+            key = f"system:{name}"
+        else:
+            found = QualificationType.objects.filter(
+                organization=organization, name__iexact=name
+            ).first()
+            if found is None:
+                raise ApplicationError(
+                    "unknown_qualification",
+                    f"'{name}' is neither a system qualification nor one of your types.",
+                    field=f"qualification_requirements[{index}].qualification",
+                )
+            key = f"type:{found.pk}"
+        resolved.append({**requirement, "qualification": key})
+    return resolved
 
 
 def _transition(*, job: Job, to: Job.Status, actor: User | None, reason: str, **fields: Any) -> Job:
@@ -60,10 +114,22 @@ def _transition(*, job: Job, to: Job.Status, actor: User | None, reason: str, **
 
 def job_max_cost_mills(*, job: Job, object_count: int) -> int:
     """What the job can cost at most: every answer rewarded plus fees, and the service fee."""
-    reward = job.reward_per_task_mills
-    per_answer = reward + payments.platform_fee_mills(amount_mills=reward)
-    per_object = job.workers_per_object * per_answer + settings.SERVICE_FEE_PER_OBJECT_MILLS
-    return object_count * per_object
+    return object_count * (
+        job_cost_per_object_mills(job=job) + settings.SERVICE_FEE_PER_OBJECT_MILLS
+    )
+
+
+def job_cost_per_object_mills(*, job: Job) -> int:
+    """What labeling one object pays out besides the service fee, platform fee included:
+    every answer's reward for a public job, the vendor's price for a vendor job, nothing for a
+    private team."""
+    if job.workforce == Job.Workforce.PUBLIC:
+        reward = job.reward_per_task_mills
+        return job.workers_per_object * (reward + payments.platform_fee_mills(amount_mills=reward))
+    if job.workforce == Job.Workforce.VENDOR:
+        price = job.vendor_price_per_object_mills
+        return price + payments.platform_fee_mills(amount_mills=price)
+    return 0
 
 
 @transaction.atomic

@@ -92,6 +92,8 @@ def test_requester_creates_a_job(organization, requester, requester_client):
         "task_availability_lifetime_seconds": 21_600,
         "max_concurrent_task_count": 1_000,
         "reward_per_task": "0.050",
+        "vendor_price_per_object": None,
+        "qualification_requirements": [],
         "auto_approval_delay_seconds": 259_200,
         "label_counters": {
             "total_labeled": 0,
@@ -170,17 +172,19 @@ def test_an_empty_body_names_every_required_field(requester_client):
 
     assert response.status_code == 400
     assert response.json()["fields"] == {
-        name: ["This field is required."]
-        for name in [
-            "name",
-            "task_type",
-            "input_manifest_uri",
-            "output_path",
-            "label_categories",
-            "title",
-            "description",
-            "reward_per_task",
-        ]
+        **{
+            name: ["This field is required."]
+            for name in [
+                "name",
+                "task_type",
+                "input_manifest_uri",
+                "output_path",
+                "label_categories",
+                "title",
+                "description",
+            ]
+        },
+        "reward_per_task": ["Required for public jobs."],
     }
     assert jobs_state() == ([], 0)
 

@@ -126,11 +126,14 @@ def test_defaults():
         "short_instructions": "",
         "full_instructions": "",
         "workforce": "public",
+        "workforce_target": "",
         "workers_per_object": 3,
         "task_time_limit_seconds": 300,
         "task_availability_lifetime_seconds": 21_600,
         "max_concurrent_task_count": 1_000,
         "reward_per_task_mills": 50,
+        "vendor_price_per_object_mills": None,
+        "qualification_requirements": [],
         "auto_approval_delay_seconds": 259_200,
     }
 
@@ -190,7 +193,7 @@ def test_time_limit_equal_to_availability_is_allowed():
             ["a", "b", "c", "d", "e", "f"],
             "Ensure this field has no more than 5 elements.",
         ),
-        ("workforce", "vendor:acme", '"vendor:acme" is not a valid choice.'),
+        ("workforce", "crowd", "Use 'public', 'private:<team name>' or 'vendor:<vendor>'."),
         ("task_type", "video_tracking", '"video_tracking" is not a valid choice.'),
     ],
 )

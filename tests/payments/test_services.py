@@ -382,8 +382,8 @@ def test_earning_record_pays_reward_fee_and_service_fee_from_escrow(reward, serv
     # When approved work is paid
     earning = services.earning_record(
         escrow_owner=JOB,
-        worker_owner=WORKER,
-        reward_mills=reward,
+        payee_owner=WORKER,
+        amount_mills=reward,
         service_fee_mills=service_fee,
         idempotency_key="assignment:1:earning",
     )
@@ -403,8 +403,8 @@ def test_earning_record_repeated_key_pays_once():
     )
     arguments = {
         "escrow_owner": JOB,
-        "worker_owner": WORKER,
-        "reward_mills": 50,
+        "payee_owner": WORKER,
+        "amount_mills": 50,
         "service_fee_mills": 80,
         "idempotency_key": "assignment:1:earning",
     }
@@ -440,15 +440,15 @@ def test_entries_sum_to_zero_after_a_mix_of_operations():
     for number, reward in enumerate([50, 3, 2, 13], start=1):
         services.earning_record(
             escrow_owner=JOB,
-            worker_owner=f"worker:{number}",
-            reward_mills=reward,
+            payee_owner=f"worker:{number}",
+            amount_mills=reward,
             service_fee_mills=80,
             idempotency_key=f"assignment:{number}:earning",
         )
     services.earning_record(
         escrow_owner=JOB,
-        worker_owner="worker:1",
-        reward_mills=50,
+        payee_owner="worker:1",
+        amount_mills=50,
         service_fee_mills=80,
         idempotency_key="assignment:1:earning",
     )
@@ -516,8 +516,8 @@ def test_an_earning_escrow_cannot_cover_is_refused_and_nothing_moves():
     with pytest.raises(ApplicationError) as refused:
         services.earning_record(
             escrow_owner="job:9",
-            worker_owner="worker:1",
-            reward_mills=50,
+            payee_owner="worker:1",
+            amount_mills=50,
             service_fee_mills=80,
             idempotency_key="a:1",
         )

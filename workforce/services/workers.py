@@ -1,0 +1,56 @@
+"""Workers as requesters and the platform see them: review counts, bans and blocks."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from marketplace.errors import ApplicationError
+from workforce.models import Organization, User, Worker, WorkerBlock
+
+
+def worker_record_review(*, worker: Worker, approved: bool, undo: bool = False) -> None:
+    """Count a review (or take one back) for the system qualifications."""
+    field = "approved_count" if approved else "rejected_count"
+    step = -1 if undo else 1
+    Worker.objects.filter(pk=worker.pk).update(**{field: F(field) + step})
+
+
+@transaction.atomic
+def worker_ban(*, worker: Worker, reason: str) -> Worker:
+    """Ban a worker from the whole platform: no new task anywhere."""
+    if not reason.strip():
+        raise ApplicationError("reason_required", "Say why the worker is banned.", field="reason")
+    Worker.objects.filter(pk=worker.pk).update(banned_at=timezone.now(), ban_reason=reason.strip())
+    worker.refresh_from_db()
+    return worker
+
+
+@transaction.atomic
+def worker_unban(*, worker: Worker) -> Worker:
+    Worker.objects.filter(pk=worker.pk).update(banned_at=None, ban_reason="")
+    worker.refresh_from_db()
+    return worker
+
+
+def worker_block_create(
+    *, organization: Organization, worker: Worker, reason: str, created_by: User
+) -> WorkerBlock:
+    """Block a worker from the organisation's jobs. Assignments in flight expire normally."""
+    if not reason.strip():
+        raise ApplicationError("reason_required", "Say why the worker is blocked.", field="reason")
+    try:
+        with transaction.atomic():
+            return WorkerBlock.objects.create(
+                organization=organization,
+                worker=worker,
+                reason=reason.strip(),
+                created_by=created_by,
+            )
+    except IntegrityError:
+        raise ApplicationError(
+            "already_blocked", "This worker is already blocked.", field="worker_id", status=409
+        ) from None
+
+
+def worker_block_delete(*, block: WorkerBlock) -> None:
+    block.delete()
