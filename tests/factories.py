@@ -54,7 +54,8 @@ def put_manifest(uri: str, lines: list) -> str:
 
 
 def job_spec(**overrides) -> dict:
-    """A valid job spec as a requester sends it to POST /api/v1/labeling-jobs."""
+    """A valid job spec as a requester sends it to POST /api/v1/labeling-jobs; an override of
+    None leaves that key out."""
     spec = {
         "name": "pets",
         "label_attribute_name": "animal",
@@ -74,7 +75,7 @@ def job_spec(**overrides) -> dict:
         "reward_per_task": "0.050",
     }
     spec.update(overrides)
-    return spec
+    return {key: value for key, value in spec.items() if value is not None}
 
 
 def job_in_progress(organization, *, objects: int = 3, funds_mills: int = 1_000_000, **overrides):
