@@ -126,6 +126,12 @@ class Job(models.Model):
         return money.format_usd(self.reward_per_task_mills)
 
     @property
+    def public_reward_usd(self) -> str | None:
+        """What the platform pays a worker per task: public jobs only (teams are not paid per
+        task by the platform)."""
+        return self.reward_per_task_usd if self.workforce == self.Workforce.PUBLIC else None
+
+    @property
     def label_counters(self) -> dict[str, int]:
         """Ground Truth's LabelCounters."""
         labeled = self.human_labeled_count + self.machine_labeled_count

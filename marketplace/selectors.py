@@ -7,7 +7,11 @@ from workforce.models import Organization, TeamMember, Worker, WorkerBlock
 
 
 def job_list_for(*, organization: Organization) -> QuerySet[Job]:
-    return Job.objects.filter(organization=organization).order_by("-created_at", "-pk")
+    return (
+        Job.objects.filter(organization=organization)
+        .select_related("team", "vendor")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def job_get_for(*, organization: Organization, name: str) -> Job:

@@ -253,9 +253,7 @@ class JobOutput(serializers.ModelSerializer):
         }
 
     def get_reward_per_task(self, job: Job) -> str | None:
-        if job.workforce != Job.Workforce.PUBLIC:
-            return None
-        return job.reward_per_task_usd
+        return job.public_reward_usd
 
     def get_vendor_price_per_object(self, job: Job) -> str | None:
         mills = job.vendor_price_per_object_mills

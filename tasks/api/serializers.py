@@ -7,7 +7,9 @@ from tasks.models import Assignment
 
 
 class JobBoardOutput(serializers.ModelSerializer):
-    reward_per_task = serializers.CharField(source="reward_per_task_usd")
+    reward_per_task = serializers.SerializerMethodField(
+        help_text="What the platform pays per task; null for team work (private or vendor)."
+    )
     tasks_available = serializers.IntegerField()
 
     class Meta:
@@ -16,6 +18,9 @@ class JobBoardOutput(serializers.ModelSerializer):
             "id", "title", "description", "keywords", "task_type", "reward_per_task",
             "task_time_limit_seconds", "tasks_available",
         ]  # fmt: skip
+
+    def get_reward_per_task(self, job: Job) -> str | None:
+        return job.public_reward_usd
 
 
 class WorkerAssignmentOutput(serializers.ModelSerializer):
@@ -40,7 +45,7 @@ class WorkerAssignmentOutput(serializers.ModelSerializer):
             "labels": job.labels,
             "short_instructions": job.short_instructions,
             "full_instructions": job.full_instructions,
-            "reward_per_task": job.reward_per_task_usd,
+            "reward_per_task": job.public_reward_usd,
         }
 
     def get_task_input(self, assignment: Assignment) -> dict | None:
