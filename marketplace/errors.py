@@ -35,6 +35,8 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
         for key, value in detail.items():
             if isinstance(key, int):  # DRF reports a ListField's items by index
                 name = f"{prefix}[{key}]"
+            elif key == "non_field_errors" and prefix:  # a nested object or list as a whole
+                name = prefix
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
             for leaf, reasons in _flatten(value, name).items():

@@ -80,9 +80,12 @@ def _requirements_resolve(*, organization: Organization, requirements: list[dict
         if name in qualifications.SYSTEM:
             key = f"system:{name}"
         else:
-            found = QualificationType.objects.filter(
-                organization=organization, name__iexact=name
-            ).first()
+            # Locked until the job is stored, so the type cannot be deleted in between.
+            found = (
+                QualificationType.objects.select_for_update()
+                .filter(organization=organization, name__iexact=name)
+                .first()
+            )
             if found is None:
                 raise ApplicationError(
                     "unknown_qualification",

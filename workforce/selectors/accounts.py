@@ -1,16 +1,21 @@
 from allauth.mfa.models import Authenticator
 from django.db.models import QuerySet
+from django.http import Http404
 
 from workforce.models import (
     ApiKey,
     Membership,
     Organization,
     Role,
+    TeamMember,
     User,
     Vendor,
     VendorManager,
     Worker,
 )
+
+# Roles whose holders must protect their account with an authenticator app.
+MFA_ROLES = frozenset({Role.VENDOR_MANAGER, Role.FINANCE})
 
 
 def worker_for(*, user: User) -> Worker | None:
@@ -25,6 +30,14 @@ def worker_for(*, user: User) -> Worker | None:
 
 def api_key_list_for(*, user: User) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(user=user).order_by("-created_at")
+
+
+def api_key_get_for(*, user: User, pk: int) -> ApiKey:
+    """One of the user's own keys; 404 for anyone else's."""
+    key = api_key_list_for(user=user).filter(pk=pk).first()
+    if key is None:
+        raise Http404("No such API key.")
+    return key
 
 
 def organization_for(*, user: User) -> Organization | None:
@@ -63,3 +76,21 @@ def roles_of(*, user: User) -> set[str]:
     if user.is_staff:
         roles.add(Role.ADMIN)
     return roles
+
+
+def mfa_required(*, user: User) -> bool:
+    """Whether the user holds a role that must use two-factor authentication (finance staff
+    and vendor managers) and has no authenticator app yet."""
+    if not user.is_authenticated:
+        return False
+    holds_mfa_role = user.is_finance or VendorManager.objects.filter(user=user).exists()
+    return holds_mfa_role and not mfa_enabled(user=user)
+
+
+def team_memberships_for(*, worker: Worker) -> QuerySet[TeamMember]:
+    """The teams the worker belongs to, with the organisation or vendor that owns each."""
+    return (
+        TeamMember.objects.filter(worker=worker)
+        .select_related("team__organization", "team__vendor")
+        .order_by("team__name", "pk")
+    )

@@ -61,6 +61,41 @@ def api_key_create(*, user: User, name: str, roles: list[str] | None = None) -> 
     return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
 
 
+def api_key_issue(
+    *, user: User, name: str, roles: list[str] | None = None, acting_key: ApiKey | None = None
+) -> tuple[ApiKey, str]:
+    """A user creates a key for themself (the API and the API keys page).
+
+    Finance staff and vendor managers must set up an authenticator app first. A request made
+    with a key creates keys only within that key's roles (default: all of them), so a key
+    cannot mint a key stronger than itself."""
+    held = selectors.roles_of(user=user)
+    if held & selectors.MFA_ROLES and not selectors.mfa_enabled(user=user):
+        raise ApplicationError(
+            "mfa_required",
+            "Set up two-factor authentication (an authenticator app) to create API keys.",
+            status=403,
+        )
+    if acting_key is not None:
+        allowed = held & set(acting_key.roles)
+        if roles is None:
+            roles = sorted(allowed)
+        elif not set(roles) <= allowed:
+            raise ApplicationError(
+                "role_not_held",
+                "A key can create keys only in its own roles "
+                f"({', '.join(sorted(allowed)) or 'none'}).",
+                field="roles",
+            )
+    if not (held if roles is None else roles):
+        raise ApplicationError(
+            "no_roles",
+            "A key must act in at least one role.",
+            field="roles",
+        )
+    return api_key_create(user=user, name=name, roles=roles)
+
+
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The active key matching `raw_key`, or None. Compares hashes in constant time."""
     parts = raw_key.split("_", 2)
@@ -85,6 +120,21 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
     return key
+
+
+def worker_profile_update(*, worker: Worker, display_name: str) -> Worker:
+    """Change what the worker is called on Groundwork (blank: their email address)."""
+    display_name = display_name.strip()
+    if len(display_name) > Worker._meta.get_field("display_name").max_length:
+        raise ApplicationError(
+            "display_name_too_long",
+            "A display name has at most 100 characters.",
+            field="display_name",
+        )
+    if worker.display_name != display_name:
+        worker.display_name = display_name
+        worker.save(update_fields=["display_name"])
+    return worker
 
 
 @transaction.atomic
