@@ -6,18 +6,24 @@ withdrawn offer can be followed by a new one. Each transition locks the offer ro
 """
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from marketplace import locks
 from marketplace.errors import ApplicationError
 from marketplace.models import Job, VendorOffer
-from workforce.models import Team, User
+from workforce.models import Organization, Team, User, Vendor
 
 ENDED_JOB_STATUSES = frozenset(
     {Job.Status.COMPLETED, Job.Status.STOPPING, Job.Status.STOPPED, Job.Status.FAILED}
 )
 LIVE_STATUSES = (VendorOffer.Status.PENDING, VendorOffer.Status.ACCEPTED)
 DECLINE_REASON_MAX_LENGTH = 2000
+
+
+def _unknown_team() -> ApplicationError:
+    return ApplicationError("unknown_team", "Choose one of your own teams.", field="team_id")
 
 
 def _offer_for_update(*, pk: int) -> VendorOffer:
@@ -63,11 +69,18 @@ def vendor_offer_create(*, job: Job, created_by: User) -> VendorOffer:
 def _transition(
     *, offer: VendorOffer, to: VendorOffer.Status, actor: User, **fields
 ) -> VendorOffer:
+    """Lock the offer, check the move under the lock, and record who answered and when."""
     locked = _offer_for_update(pk=offer.pk)
     if to not in VendorOffer.TRANSITIONS.get(locked.status, set()):
         raise ApplicationError(
             "invalid_transition",
             f"The offer is {locked.status} and cannot become {to}.",
+            status=409,
+        )
+    if to == VendorOffer.Status.ACCEPTED and locked.job.status in ENDED_JOB_STATUSES:
+        raise ApplicationError(
+            "job_ended",
+            f"The job is {locked.job.status}; it can no longer be taken on.",
             status=409,
         )
     locked.status = to
@@ -84,11 +97,7 @@ def vendor_offer_accept(*, offer: VendorOffer, team: Team, responded_by: User) -
     """The vendor takes the job on: pending → accepted. `team` (one of the vendor's teams)
     works it, and the job appears on its members' job boards."""
     if team.vendor_id is None or team.vendor_id != offer.vendor_id:
-        raise ApplicationError("unknown_team", "Choose one of your own teams.", field="team_id")
-    if offer.job.status in ENDED_JOB_STATUSES:
-        raise ApplicationError(
-            "job_ended", f"The job is {offer.job.status}; it can no longer be taken on.", status=409
-        )
+        raise _unknown_team()
     return _transition(offer=offer, to=VendorOffer.Status.ACCEPTED, actor=responded_by, team=team)
 
 
@@ -113,3 +122,49 @@ def vendor_offer_decline(*, offer: VendorOffer, reason: str, responded_by: User)
 def vendor_offer_withdraw(*, offer: VendorOffer, withdrawn_by: User) -> VendorOffer:
     """The requester takes back an offer the vendor has not answered: pending → withdrawn."""
     return _transition(offer=offer, to=VendorOffer.Status.WITHDRAWN, actor=withdrawn_by)
+
+
+# --- Reads, scoped to the requester organisation or the vendor. They belong in
+# marketplace/selectors.py, which another developer owns right now; move them there. -----------
+
+
+def vendor_offer_list_for_organization(*, organization: Organization) -> QuerySet[VendorOffer]:
+    """The offers of the organisation's jobs, newest first."""
+    return (
+        VendorOffer.objects.filter(job__organization=organization)
+        .select_related("job", "vendor", "team")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def vendor_offer_get_for_organization(*, organization: Organization, pk: int) -> VendorOffer:
+    """One of the organisation's offers; 404 for anyone else's."""
+    offer = vendor_offer_list_for_organization(organization=organization).filter(pk=pk).first()
+    if offer is None:
+        raise Http404("No such vendor offer.")
+    return offer
+
+
+def vendor_offer_list_for_vendor(*, vendor: Vendor) -> QuerySet[VendorOffer]:
+    """The offers made to the vendor, newest first."""
+    return (
+        VendorOffer.objects.filter(vendor=vendor)
+        .select_related("job", "team")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def vendor_offer_get_for_vendor(*, vendor: Vendor, pk: int) -> VendorOffer:
+    """One of the offers made to the vendor; 404 for any other."""
+    offer = vendor_offer_list_for_vendor(vendor=vendor).filter(pk=pk).first()
+    if offer is None:
+        raise Http404("No such vendor offer.")
+    return offer
+
+
+def vendor_team_get(*, vendor: Vendor, pk: int | None) -> Team:
+    """The vendor's team chosen to work an offer; a 400 on `team_id` for any other team."""
+    team = Team.objects.filter(vendor=vendor, pk=pk).first() if pk is not None else None
+    if team is None:
+        raise _unknown_team()
+    return team

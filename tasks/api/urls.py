@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from tasks.api import views
 
@@ -34,4 +34,5 @@ urlpatterns = [
         views.AssignmentSubmitApi.as_view(),
         name="worker-submit",
     ),
+    path("", include("tasks.api.vendor")),
 ]

@@ -1,0 +1,79 @@
+"""The vendor's view of its workforce: each worker's throughput, quality and the earnings they
+generated (`vendor/workers`), and the vendor's own balances (`vendor/earnings`)."""
+
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import money
+from tasks import vendor_stats
+from workforce.models import Worker
+from workforce.permissions import IsVendorManager
+
+
+class VendorWorkerOutput(serializers.Serializer):
+    worker_id = serializers.CharField()
+    display_name = serializers.CharField()
+    teams = serializers.ListField(child=serializers.CharField())
+    tasks_submitted = serializers.IntegerField(source="submitted")
+    tasks_approved = serializers.IntegerField(source="approved")
+    tasks_rejected = serializers.IntegerField(source="rejected")
+    tasks_submitted_last_7_days = serializers.IntegerField(source="submitted_recently")
+    median_seconds_per_task = serializers.FloatField(allow_null=True)
+    approval_rate_percent = serializers.FloatField(allow_null=True)
+    gold_accuracy_percent = serializers.FloatField(allow_null=True)
+    earnings_generated = serializers.CharField(
+        source="earnings_usd", help_text='USD as a decimal string, e.g. "0.050".'
+    )
+
+
+class VendorEarningsOutput(serializers.Serializer):
+    pending = serializers.CharField(help_text="USD on hold after approval, as a decimal string.")
+    pending_mills = serializers.IntegerField()
+    available = serializers.CharField(help_text="USD ready to be paid out.")
+    available_mills = serializers.IntegerField()
+
+
+class VendorWorkerListApi(ListAPIView):
+    """The vendor's workers (members of its teams) with their statistics on its jobs."""
+
+    permission_classes = [IsVendorManager]
+    serializer_class = VendorWorkerOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
+            return Worker.objects.none()
+        return vendor_stats.vendor_worker_list_for(vendor=self.request.vendor)
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        statistics = vendor_stats.vendor_worker_statistics(vendor=request.vendor, workers=page)
+        return self.get_paginated_response(VendorWorkerOutput(statistics, many=True).data)
+
+
+class VendorEarningsApi(APIView):
+    permission_classes = [IsVendorManager]
+
+    @extend_schema(responses=VendorEarningsOutput)
+    def get(self, request: Request) -> Response:
+        balances = vendor_stats.vendor_balances_mills(vendor=request.vendor)
+        return Response(
+            VendorEarningsOutput(
+                {
+                    "pending": money.format_usd(balances["pending"]),
+                    "pending_mills": balances["pending"],
+                    "available": money.format_usd(balances["available"]),
+                    "available_mills": balances["available"],
+                }
+            ).data
+        )
+
+
+urlpatterns = [
+    path("vendor/workers", VendorWorkerListApi.as_view(), name="vendor-worker-list"),
+    path("vendor/earnings", VendorEarningsApi.as_view(), name="vendor-earnings"),
+]
