@@ -3,7 +3,7 @@ from django.http import Http404
 
 from marketplace.models import Job, VendorOffer
 from workforce import qualifications
-from workforce.models import Organization, TeamMember, Worker, WorkerBlock
+from workforce.models import Organization, TeamMember, Vendor, Worker, WorkerBlock
 
 
 def job_list_for(*, organization: Organization) -> QuerySet[Job]:
@@ -20,6 +20,43 @@ def job_get_for(*, organization: Organization, name: str) -> Job:
     if job is None:
         raise Http404("No such labeling job.")
     return job
+
+
+# --- Vendor offers, scoped to the requester organisation or the vendor. ------------------------
+
+
+def vendor_offer_list_for_organization(*, organization: Organization) -> QuerySet[VendorOffer]:
+    """The offers of the organisation's jobs, newest first."""
+    return (
+        VendorOffer.objects.filter(job__organization=organization)
+        .select_related("job", "vendor", "team")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def vendor_offer_get_for_organization(*, organization: Organization, pk: int) -> VendorOffer:
+    """One of the organisation's offers; 404 for anyone else's."""
+    offer = vendor_offer_list_for_organization(organization=organization).filter(pk=pk).first()
+    if offer is None:
+        raise Http404("No such vendor offer.")
+    return offer
+
+
+def vendor_offer_list_for_vendor(*, vendor: Vendor) -> QuerySet[VendorOffer]:
+    """The offers made to the vendor, newest first."""
+    return (
+        VendorOffer.objects.filter(vendor=vendor)
+        .select_related("job", "team")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def vendor_offer_get_for_vendor(*, vendor: Vendor, pk: int) -> VendorOffer:
+    """One of the offers made to the vendor; 404 for any other."""
+    offer = vendor_offer_list_for_vendor(vendor=vendor).filter(pk=pk).first()
+    if offer is None:
+        raise Http404("No such vendor offer.")
+    return offer
 
 
 # --- Which jobs a worker may see and work on: decided here and nowhere else. -------------------

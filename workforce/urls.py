@@ -6,6 +6,5 @@ urlpatterns = [
     path("work/join", worker.worker_join, name="worker-join"),
     path("", include("workforce.views.accounts")),
     path("", include("workforce.views.teams")),
-    path("", include("workforce.views.vendors")),
     path("", include("workforce.views.qualifications")),
 ]

@@ -118,7 +118,7 @@ class RequesterOfferListCreateApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
             return VendorOffer.objects.none()
-        return services.vendor_offer_list_for_organization(organization=self.request.organization)
+        return jobs.vendor_offer_list_for_organization(organization=self.request.organization)
 
     @extend_schema(request=OfferCreateInput, responses={201: RequesterOfferOutput})
     def post(self, request: Request) -> Response:
@@ -137,7 +137,7 @@ class RequesterOfferDetailApi(APIView):
 
     @extend_schema(responses=RequesterOfferOutput)
     def get(self, request: Request, pk: int) -> Response:
-        offer = services.vendor_offer_get_for_organization(organization=request.organization, pk=pk)
+        offer = jobs.vendor_offer_get_for_organization(organization=request.organization, pk=pk)
         return Response(RequesterOfferOutput(offer).data)
 
 
@@ -146,7 +146,7 @@ class RequesterOfferWithdrawApi(APIView):
 
     @extend_schema(request=None, responses=RequesterOfferOutput)
     def post(self, request: Request, pk: int) -> Response:
-        offer = services.vendor_offer_get_for_organization(organization=request.organization, pk=pk)
+        offer = jobs.vendor_offer_get_for_organization(organization=request.organization, pk=pk)
         offer = services.vendor_offer_withdraw(offer=offer, withdrawn_by=request.user)
         return Response(RequesterOfferOutput(offer).data)
 
@@ -163,7 +163,7 @@ class VendorOfferListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return VendorOffer.objects.none()
-        return services.vendor_offer_list_for_vendor(vendor=self.request.vendor)
+        return jobs.vendor_offer_list_for_vendor(vendor=self.request.vendor)
 
 
 class VendorOfferDetailApi(APIView):
@@ -171,7 +171,7 @@ class VendorOfferDetailApi(APIView):
 
     @extend_schema(responses=VendorOfferOutput, operation_id="v1_vendor_side_offers_retrieve")
     def get(self, request: Request, pk: int) -> Response:
-        offer = services.vendor_offer_get_for_vendor(vendor=request.vendor, pk=pk)
+        offer = jobs.vendor_offer_get_for_vendor(vendor=request.vendor, pk=pk)
         return Response(VendorOfferOutput(offer).data)
 
 
@@ -182,7 +182,7 @@ class VendorOfferAcceptApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         payload = OfferAcceptInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        offer = services.vendor_offer_get_for_vendor(vendor=request.vendor, pk=pk)
+        offer = jobs.vendor_offer_get_for_vendor(vendor=request.vendor, pk=pk)
         team = services.vendor_team_get(vendor=request.vendor, pk=payload.validated_data["team_id"])
         offer = services.vendor_offer_accept(offer=offer, team=team, responded_by=request.user)
         return Response(VendorOfferOutput(offer).data)
@@ -195,7 +195,7 @@ class VendorOfferDeclineApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         payload = OfferDeclineInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        offer = services.vendor_offer_get_for_vendor(vendor=request.vendor, pk=pk)
+        offer = jobs.vendor_offer_get_for_vendor(vendor=request.vendor, pk=pk)
         offer = services.vendor_offer_decline(
             offer=offer, reason=payload.validated_data["reason"], responded_by=request.user
         )

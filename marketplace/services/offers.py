@@ -6,14 +6,12 @@ withdrawn offer can be followed by a new one. Each transition locks the offer ro
 """
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from marketplace import locks
 from marketplace.errors import ApplicationError
 from marketplace.models import Job, VendorOffer
-from workforce.models import Organization, Team, User, Vendor
+from workforce.models import Team, User, Vendor
 
 ENDED_JOB_STATUSES = frozenset(
     {Job.Status.COMPLETED, Job.Status.STOPPING, Job.Status.STOPPED, Job.Status.FAILED}
@@ -24,10 +22,6 @@ DECLINE_REASON_MAX_LENGTH = 2000
 
 def _unknown_team() -> ApplicationError:
     return ApplicationError("unknown_team", "Choose one of your own teams.", field="team_id")
-
-
-def _offer_for_update(*, pk: int) -> VendorOffer:
-    return VendorOffer.objects.select_for_update(of=("self",)).select_related("job").get(pk=pk)
 
 
 def _live_offer_exists() -> ApplicationError:
@@ -70,7 +64,7 @@ def _transition(
     *, offer: VendorOffer, to: VendorOffer.Status, actor: User, **fields
 ) -> VendorOffer:
     """Lock the offer, check the move under the lock, and record who answered and when."""
-    locked = _offer_for_update(pk=offer.pk)
+    locked = locks.vendor_offer_for_update(pk=offer.pk)
     if to not in VendorOffer.TRANSITIONS.get(locked.status, set()):
         raise ApplicationError(
             "invalid_transition",
@@ -122,44 +116,6 @@ def vendor_offer_decline(*, offer: VendorOffer, reason: str, responded_by: User)
 def vendor_offer_withdraw(*, offer: VendorOffer, withdrawn_by: User) -> VendorOffer:
     """The requester takes back an offer the vendor has not answered: pending → withdrawn."""
     return _transition(offer=offer, to=VendorOffer.Status.WITHDRAWN, actor=withdrawn_by)
-
-
-# --- Reads, scoped to the requester organisation or the vendor. They belong in
-# marketplace/selectors.py, which another developer owns right now; move them there. -----------
-
-
-def vendor_offer_list_for_organization(*, organization: Organization) -> QuerySet[VendorOffer]:
-    """The offers of the organisation's jobs, newest first."""
-    return (
-        VendorOffer.objects.filter(job__organization=organization)
-        .select_related("job", "vendor", "team")
-        .order_by("-created_at", "-pk")
-    )
-
-
-def vendor_offer_get_for_organization(*, organization: Organization, pk: int) -> VendorOffer:
-    """One of the organisation's offers; 404 for anyone else's."""
-    offer = vendor_offer_list_for_organization(organization=organization).filter(pk=pk).first()
-    if offer is None:
-        raise Http404("No such vendor offer.")
-    return offer
-
-
-def vendor_offer_list_for_vendor(*, vendor: Vendor) -> QuerySet[VendorOffer]:
-    """The offers made to the vendor, newest first."""
-    return (
-        VendorOffer.objects.filter(vendor=vendor)
-        .select_related("job", "team")
-        .order_by("-created_at", "-pk")
-    )
-
-
-def vendor_offer_get_for_vendor(*, vendor: Vendor, pk: int) -> VendorOffer:
-    """One of the offers made to the vendor; 404 for any other."""
-    offer = vendor_offer_list_for_vendor(vendor=vendor).filter(pk=pk).first()
-    if offer is None:
-        raise Http404("No such vendor offer.")
-    return offer
 
 
 def vendor_team_get(*, vendor: Vendor, pk: int | None) -> Team:

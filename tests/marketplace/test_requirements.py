@@ -240,9 +240,7 @@ def test_more_than_ten_requirements_are_refused(requester_client):
     assert body["code"] == "invalid"
     # An error of the list as a whole is named by the list.
     assert body["fields"] == {
-        "qualification_requirements": [
-            "Ensure this field has no more than 10 elements."
-        ]
+        "qualification_requirements": ["Ensure this field has no more than 10 elements."]
     }
     assert jobs_state() == []
 

@@ -10,6 +10,7 @@ import pytest
 from allauth.mfa.models import Authenticator
 from django.utils import timezone
 
+from marketplace import selectors
 from marketplace.errors import ApplicationError
 from marketplace.models import Job, VendorOffer
 from marketplace.services import jobs
@@ -338,7 +339,7 @@ def test_the_requester_withdraws_a_pending_offer(offered, requester):
 def test_offers_of_other_organisations_are_not_listed(offered):
     other = OrganizationFactory()
 
-    assert list(services.vendor_offer_list_for_organization(organization=other)) == []
+    assert list(selectors.vendor_offer_list_for_organization(organization=other)) == []
     assert list(
-        services.vendor_offer_list_for_organization(organization=offered.job.organization)
+        selectors.vendor_offer_list_for_organization(organization=offered.job.organization)
     ) == [offered]

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from marketplace import selectors as jobs
 from marketplace.errors import ApplicationError
 from marketplace.models import VendorOffer
 from marketplace.services import offers
@@ -71,7 +72,7 @@ def _priced(offer_list: list[VendorOffer]) -> list[VendorOffer]:
 
 @vendor_page
 def console(request: HttpRequest, *, vendor: Vendor) -> HttpResponse:
-    received = offers.vendor_offer_list_for_vendor(vendor=vendor)
+    received = jobs.vendor_offer_list_for_vendor(vendor=vendor)
     balances = vendor_stats.vendor_balances_mills(vendor=vendor)
     context = _context(
         vendor,
@@ -93,7 +94,7 @@ def console(request: HttpRequest, *, vendor: Vendor) -> HttpResponse:
 @require_POST
 @vendor_page
 def offer_accept(request: HttpRequest, pk: int, *, vendor: Vendor) -> HttpResponse:
-    offer = offers.vendor_offer_get_for_vendor(vendor=vendor, pk=pk)
+    offer = jobs.vendor_offer_get_for_vendor(vendor=vendor, pk=pk)
     form = OfferAcceptForm(request.POST)
     try:
         team_id = form.cleaned_data["team_id"] if form.is_valid() else None
@@ -111,7 +112,7 @@ def offer_accept(request: HttpRequest, pk: int, *, vendor: Vendor) -> HttpRespon
 @require_POST
 @vendor_page
 def offer_decline(request: HttpRequest, pk: int, *, vendor: Vendor) -> HttpResponse:
-    offer = offers.vendor_offer_get_for_vendor(vendor=vendor, pk=pk)
+    offer = jobs.vendor_offer_get_for_vendor(vendor=vendor, pk=pk)
     form = OfferDeclineForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
