@@ -12,20 +12,24 @@ from rest_framework.response import Response
 
 
 class ApplicationError(Exception):
-    """A business rule refused the request. `status` is the HTTP status the API answers with."""
+    """A business rule refused the request. `status` is the HTTP status the API answers with;
+    `field` names the one input at fault, or `fields` maps several to their reasons."""
 
     def __init__(
-        self, code: str, message: str, *, field: str | None = None, status: int = 400
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+        status: int = 400,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
         self.status = status
-
-    @property
-    def fields(self) -> dict[str, list[str]]:
-        return {self.field: [self.message]} if self.field else {}
+        self.fields = fields if fields is not None else ({field: [message]} if field else {})
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:

@@ -91,7 +91,9 @@ def job_in_progress(organization, *, objects: int = 3, funds_mills: int = 1_000_
         [{"source-ref": f"s3://groundwork-test/images/{n}.png"} for n in range(objects)],
     )
     payments.funding_record(
-        owner=organization.ledger_owner, amount_mills=funds_mills, reference=f"fund-{spec['name']}"
+        owner=organization.ledger_owner,
+        amount_mills=funds_mills,
+        reference=f"fund-{organization.pk}-{spec['name']}",
     )
     payload = JobSpecInput(data=spec)
     payload.is_valid(raise_exception=True)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from marketplace import locks
 from marketplace.celery import app as celery_app
 from marketplace.errors import ApplicationError
-from marketplace.models import Job, JobEvent
+from marketplace.models import Job, JobEvent, VendorOffer
 from marketplace.services import offers
 from payments import services as payments
 from workforce import qualifications
@@ -156,6 +156,10 @@ def job_start(*, job: Job, object_count: int) -> Job:
 
 @transaction.atomic
 def job_fail(*, job: Job, reason: str, actor: User | None = None) -> Job:
+    """Any state → Failed, with a reason the requester can act on. A pending vendor offer is
+    withdrawn: there is no work left to take on."""
+    for offer in job.vendor_offers.filter(status=VendorOffer.Status.PENDING):
+        offers.vendor_offer_withdraw(offer=offer, withdrawn_by=actor)
     return _transition(
         job=job,
         to=Job.Status.FAILED,

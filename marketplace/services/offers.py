@@ -61,7 +61,7 @@ def vendor_offer_create(*, job: Job, created_by: User) -> VendorOffer:
 
 
 def _transition(
-    *, offer: VendorOffer, to: VendorOffer.Status, actor: User, **fields
+    *, offer: VendorOffer, to: VendorOffer.Status, actor: User | None, **fields
 ) -> VendorOffer:
     """Lock the offer, check the move under the lock, and record who answered and when."""
     locked = locks.vendor_offer_for_update(pk=offer.pk)
@@ -113,8 +113,9 @@ def vendor_offer_decline(*, offer: VendorOffer, reason: str, responded_by: User)
 
 
 @transaction.atomic
-def vendor_offer_withdraw(*, offer: VendorOffer, withdrawn_by: User) -> VendorOffer:
-    """The requester takes back an offer the vendor has not answered: pending → withdrawn."""
+def vendor_offer_withdraw(*, offer: VendorOffer, withdrawn_by: User | None) -> VendorOffer:
+    """The requester (or the platform, for a job that failed) takes back an offer the vendor has
+    not answered: pending → withdrawn."""
     return _transition(offer=offer, to=VendorOffer.Status.WITHDRAWN, actor=withdrawn_by)
 
 

@@ -282,15 +282,16 @@ def test_only_a_pending_offer_is_answered(offered, requester, vendor_setup, end)
     assert offers_snapshot() == before
 
 
-def test_an_offer_of_an_ended_job_cannot_be_accepted(offered, vendor_setup):
+def test_an_offer_of_a_failed_job_cannot_be_accepted(offered, vendor_setup):
     _, manager, (alpha, _) = vendor_setup
-    jobs.job_fail(job=offered.job, reason="Stopped for the test.")
+    jobs.job_fail(job=offered.job, reason="Stopped for the test.")  # withdraws the offer
     before = offers_snapshot()
 
     with pytest.raises(ApplicationError) as refused:
         services.vendor_offer_accept(offer=offered, team=alpha, responded_by=manager)
 
-    assert (refused.value.code, refused.value.status) == ("job_ended", 409)
+    assert (refused.value.code, refused.value.status) == ("invalid_transition", 409)
+    assert refused.value.message == "The offer is withdrawn and cannot become accepted."
     assert offers_snapshot() == before
 
 
@@ -343,3 +344,34 @@ def test_offers_of_other_organisations_are_not_listed(offered):
     assert list(
         selectors.vendor_offer_list_for_organization(organization=offered.job.organization)
     ) == [offered]
+
+
+def test_a_failed_job_withdraws_its_pending_offer(organization, vendor_setup):
+    from marketplace.api.serializers import JobSpecInput
+    from tasks import services as queue
+
+    vendor, _, _ = vendor_setup
+    # Given a vendor job whose manifest cannot be read
+    payload = JobSpecInput(
+        data=job_spec(
+            name="broken",
+            workforce=f"vendor:{vendor.slug}",
+            vendor_price_per_object="0.100",
+            reward_per_task=None,
+            input_manifest_uri="s3://groundwork-test/missing.manifest",
+        )
+    )
+    payload.is_valid(raise_exception=True)
+    job = jobs.job_create(
+        organization=organization,
+        created_by=organization.memberships.get().user,
+        spec=payload.validated_data,
+    )
+    assert job.vendor_offers.get().status == VendorOffer.Status.PENDING
+
+    # When it fails at Initializing
+    queue.manifest_ingest(job_id=job.pk)
+
+    # Then the offer is withdrawn, so the vendor cannot take it on
+    offer = job.vendor_offers.get()
+    assert (offer.status, offer.responded_by) == (VendorOffer.Status.WITHDRAWN, None)

@@ -19,7 +19,9 @@ def _hash_secret(secret: str) -> str:
 
 @transaction.atomic
 def user_create(*, email: str, password: str | None, email_verified: bool = False) -> User:
-    """Create a user with an allauth email address (verified or waiting for confirmation)."""
+    """Create a user with an allauth email address (verified or waiting for confirmation).
+    Addresses are stored in lower case, as allauth looks them up."""
+    email = email.strip().lower()
     email_taken = ApplicationError("email_taken", "A user with this email exists.", field="email")
     if User.objects.filter(email__iexact=email).exists():
         raise email_taken

@@ -44,13 +44,10 @@ class InvitationEmailsError(ApplicationError):
             "invalid_emails",
             f"{count} address{'es' if count != 1 else ''} cannot be invited; "
             "no invitation was sent.",
+            fields={f"emails[{index}]": reasons for index, reasons in sorted(problems.items())},
         )
         self.emails = emails
         self.problems = problems
-
-    @property
-    def fields(self) -> dict[str, list[str]]:
-        return {f"emails[{index}]": reasons for index, reasons in sorted(self.problems.items())}
 
 
 # --- teams ---------------------------------------------------------------------------------------
