@@ -64,3 +64,13 @@ def test_account_pages_use_the_product_layout(client, path):
     assert page.status_code == 200
     assert b"Groundwork" in page.content
     assert b"marketplace/app.css" in page.content
+
+
+def test_an_address_with_capitals_signs_in_however_it_is_typed(client):
+    accounts.user_create(email="Ana@Example.com", password=PASSWORD, email_verified=True)
+
+    for typed in ("Ana@Example.com", "ana@example.com"):
+        client.logout()
+        signed_in = client.post("/accounts/login/", {"login": typed, "password": PASSWORD})
+        assert signed_in.status_code == 302, typed
+        assert signed_in.url == "/"
