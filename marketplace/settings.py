@@ -254,6 +254,8 @@ SERVICE_FEE_PER_OBJECT_MILLS = env.int("SERVICE_FEE_PER_OBJECT_MILLS", default=8
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "workforce.authentication.ApiKeyAuthentication",
+        # App clients signed in through allauth's headless API send `X-Session-Token`.
+        "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -270,6 +272,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "marketplace.models.Job.Status",
+        "VendorOfferStatusEnum": "marketplace.models.VendorOffer.Status",
+        "AssignmentStatusEnum": "tasks.models.Assignment.Status",
+    },
 }
 
 # --- Security ---------------------------------------------------------------------------------

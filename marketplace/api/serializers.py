@@ -1,4 +1,5 @@
 import nh3
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from marketplace import s3uri
@@ -19,6 +20,9 @@ MAX_REWARD_MILLS = 10_000_000  # $10,000 per task
 PRICE_FIELD_BY_WORKFORCE = {"public": "reward_per_task", "vendor": "vendor_price_per_object"}
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^\d+(\.\d{1,3})?$", "example": "0.050"}
+)
 class UsdField(serializers.Field):
     """A USD amount given as a decimal string ("0.012"), read as integer mills. JSON numbers are
     refused: they are floats to most clients."""

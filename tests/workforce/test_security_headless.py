@@ -227,3 +227,16 @@ def test_signup_with_a_taken_email_creates_nothing_and_reveals_nothing():
     assert User.objects.count() == 1
     assert [m.to for m in mail.outbox] == [["taken@example.com"]]
     assert "/accounts/confirm-email/" not in mail.outbox[0].body
+
+
+def test_the_session_token_of_an_app_calls_the_api(worker):
+    # Given a worker signed in through the app API
+    token = post("/auth/login", {"email": worker.user.email, "password": PASSWORD}).json()["meta"][
+        "session_token"
+    ]
+
+    # Then the token works on the REST API as the worker, and a made-up one does not
+    board = app_client().get("/api/v1/worker/jobs", headers={"X-Session-Token": token})
+    forged = app_client().get("/api/v1/worker/jobs", headers={"X-Session-Token": "x" * 32})
+    assert (board.status_code, board.json()["count"]) == (200, 0)
+    assert forged.status_code in (401, 403)
