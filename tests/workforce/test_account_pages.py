@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core import mail
 
-from workforce.services import accounts
+from workforce.services import accounts, workers
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +74,23 @@ def test_an_address_with_capitals_signs_in_however_it_is_typed(client):
         signed_in = client.post("/accounts/login/", {"login": typed, "password": PASSWORD})
         assert signed_in.status_code == 302, typed
         assert signed_in.url == "/"
+
+
+def test_a_banned_worker_is_told_so_instead_of_the_join_form(client, worker):
+    workers.worker_ban(worker=worker, reason="Copying answers between accounts.")
+    client.force_login(worker.user)
+
+    page = client.get("/work/join")
+
+    assert page.status_code == 403
+    assert b"Copying answers between accounts." in page.content
+    assert b"accept_terms" not in page.content
+
+
+def test_a_key_for_a_user_without_any_role_is_refused(capsys):
+    from django.core.management import CommandError, call_command
+
+    accounts.user_create(email="nobody@example.com", password=PASSWORD, email_verified=True)
+
+    with pytest.raises(CommandError, match="holds no role yet"):
+        call_command("create_api_key", "--email", "nobody@example.com")

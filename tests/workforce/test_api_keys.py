@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, WorkerFactory
 from workforce.models import ApiKey
 from workforce.services import accounts as services
 
@@ -248,7 +248,7 @@ def test_create_api_key_command_prints_a_working_key(worker):
 
 
 def test_create_api_key_command_finds_the_email_case_insensitively_and_takes_a_name():
-    user = UserFactory(email="Ada.Lovelace@example.com")
+    user = WorkerFactory(user=UserFactory(email="Ada.Lovelace@example.com")).user
     out = io.StringIO()
 
     call_command(

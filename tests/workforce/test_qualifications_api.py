@@ -222,9 +222,7 @@ def test_every_bad_question_is_named_by_its_path(requester_client):
             "test.questions[3].options": ["“a” is listed twice."],
             "test.questions[4].question": ["This field is required."],
             "test.questions[4].answer": ["This field is required."],
-            "test.questions[5]": [
-                "Invalid data. Expected a dictionary, but got str."
-            ],
+            "test.questions[5]": ["Invalid data. Expected a dictionary, but got str."],
             "test.passing_score_percent": ["Ensure this value is less than or equal to 100."],
             "test.retry_delay_seconds": ["Ensure this value is greater than or equal to 0."],
         }

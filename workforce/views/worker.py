@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from workforce.models import Worker
 from workforce.selectors import accounts as selectors
 from workforce.services import accounts as services
 
@@ -20,6 +21,9 @@ def worker_join(request: HttpRequest) -> HttpResponse:
     """Join the public crowd by accepting the worker terms."""
     if selectors.worker_for(user=request.user) is not None:
         return redirect("tasks:job-board")
+    banned = Worker.objects.filter(user=request.user, banned_at__isnull=False).first()
+    if banned is not None:
+        return render(request, "workforce/banned.html", {"worker": banned}, status=403)
     form = WorkerJoinForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.worker_register(
