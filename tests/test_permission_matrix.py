@@ -12,10 +12,19 @@ from allauth.mfa.models import Authenticator
 from django.apps import apps
 from rest_framework.test import APIClient
 
+from marketplace.services import offers
 from tasks import services as queue
 from tests.conftest import bearer_client
-from tests.factories import OrganizationFactory, UserFactory, WorkerFactory, job_in_progress
-from workforce.models import Team, TeamMember, Vendor, VendorManager, WorkerBlock
+from tests.factories import (
+    OrganizationFactory,
+    UserFactory,
+    WorkerFactory,
+    job_in_progress,
+    job_spec,
+)
+from workforce.models import ApiKey, TeamMember, Vendor, VendorManager
+from workforce.services import qualifications as quals
+from workforce.services import teams, workers
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +39,7 @@ OUTSIDERS = [
     "finance",
     "admin",
 ]
+VM = "vendor_manager"  # the manager of the vendor whose teams and offers are addressed
 APPS = ["marketplace", "workforce", "tasks", "payments", "account", "mfa"]
 
 
@@ -49,7 +59,8 @@ class World:
 @pytest.fixture
 def world() -> World:
     owner_org = OrganizationFactory()
-    team = Team.objects.create(organization=owner_org, name="staff")
+    requester = owner_org.memberships.get().user
+    team = teams.team_create(owner=owner_org, name="staff")
     member = WorkerFactory()
     TeamMember.objects.create(team=team, worker=member)
     public_job = job_in_progress(owner_org, objects=3, name="pub")
@@ -62,7 +73,7 @@ def world() -> World:
     member_lease, _ = queue.assignment_claim(worker=member, job=private_job)
 
     other_org = OrganizationFactory()
-    other_team = Team.objects.create(organization=other_org, name="theirs")
+    other_team = teams.team_create(owner=other_org, name="theirs")
     other_team_worker = WorkerFactory()
     TeamMember.objects.create(team=other_team, worker=other_team_worker)
 
@@ -82,25 +93,55 @@ def world() -> World:
     admin.save(update_fields=["is_staff", "is_superuser"])
 
     blocked = WorkerFactory()
-    block = WorkerBlock.objects.create(
-        organization=owner_org,
-        worker=blocked,
-        reason="r",
-        created_by=owner_org.memberships.get().user,
+    block = workers.worker_block_create(
+        organization=owner_org, worker=blocked, reason="r", created_by=requester
     )
-    return World(
-        clients={
-            "owner": bearer_client(owner_org.memberships.get().user),
-            "vendor_manager": bearer_client(vendor_manager),
-            "anonymous": APIClient(),
-            "crowd_worker": bearer_client(crowd.user),
-            "other_team_worker": bearer_client(other_team_worker.user),
-            "team_member": bearer_client(member.user),
-            "other_vendor_manager": bearer_client(other_vendor_manager),
-            "other_requester": bearer_client(other_org.memberships.get().user),
-            "finance": bearer_client(finance),
-            "admin": bearer_client(admin),
+    spare_team = teams.team_create(owner=owner_org, name="spare")
+    (invitation,) = teams.team_invite(
+        team=team, emails=["invitee@example.com"], invited_by=requester
+    )
+
+    crew = teams.team_create(owner=vendor, name="crew")
+    crew_member = WorkerFactory()
+    TeamMember.objects.create(team=crew, worker=crew_member)
+    spare_crew = teams.team_create(owner=vendor, name="spare crew")
+    (crew_invitation,) = teams.team_invite(
+        team=crew, emails=["recruit@example.com"], invited_by=vendor_manager
+    )
+    vendor_spec = {"workforce": "vendor:north", "vendor_price_per_object": "0.100"}
+    vendor_job = job_in_progress(
+        owner_org, objects=2, name="vend", reward_per_task=None, **vendor_spec
+    )
+    withdrawn_job = job_in_progress(
+        owner_org, objects=1, name="vend2", reward_per_task=None, **vendor_spec
+    )
+    offers.vendor_offer_withdraw(offer=withdrawn_job.vendor_offers.get(), withdrawn_by=requester)
+
+    skill = quals.qualification_type_create(
+        organization=owner_org,
+        name="skill",
+        test={
+            "questions": [{"question": "2 + 2?", "options": ["3", "4"], "answer": "4"}],
+            "passing_score_percent": 100,
+            "retry_delay_seconds": 0,
         },
+    )
+    quals.qualification_grant_set(qualification_type=skill, worker=crowd, value=3)
+
+    clients = {
+        "owner": bearer_client(requester),
+        "vendor_manager": bearer_client(vendor_manager),
+        "anonymous": APIClient(),
+        "crowd_worker": bearer_client(crowd.user),
+        "other_team_worker": bearer_client(other_team_worker.user),
+        "team_member": bearer_client(member.user),
+        "other_vendor_manager": bearer_client(other_vendor_manager),
+        "other_requester": bearer_client(other_org.memberships.get().user),
+        "finance": bearer_client(finance),
+        "admin": bearer_client(admin),
+    }
+    return World(
+        clients=clients,
         ids={
             "public_job": public_job.pk,
             "private_job": private_job.pk,
@@ -109,8 +150,17 @@ def world() -> World:
             "team": team.pk,
             "member": member.pk,
             "block": block.pk,
-            "blocked_worker": blocked.public_id,
-            "vendor_team_owner": vendor.pk,
+            "spare_team": spare_team.pk,
+            "invitation": invitation.pk,
+            "crew": crew.pk,
+            "crew_member": crew_member.pk,
+            "spare_crew": spare_crew.pk,
+            "crew_invitation": crew_invitation.pk,
+            "offer": vendor_job.vendor_offers.get().pk,
+            "skill": skill.pk,
+            "crowd": crowd.pk,
+            "crowd_public_id": crowd.public_id,
+            "owner_key": ApiKey.objects.get(user=requester).pk,
         },
     )
 
@@ -140,7 +190,13 @@ def expect(owner: int, *, default: int = 403, **special: int) -> dict[str, int]:
 
 
 REQUESTER_COLLECTION = {"other_requester": 200}  # they see their own (empty) collection
+REQUESTER_CREATE = {"other_requester": 201}  # they create in their own organisation
 REQUESTER_OBJECT = {"other_requester": 404}  # another organisation's object
+VENDOR_COLLECTION = {"other_vendor_manager": 200}
+VENDOR_CREATE = {"other_vendor_manager": 201}
+VENDOR_OBJECT = {"other_vendor_manager": 404}
+WORKERS_SEE_THEIR_OWN = {"crowd_worker": 200, "other_team_worker": 200, "team_member": 200}
+EVERY_USER = {role: 200 for role in OUTSIDERS if role != "anonymous"}
 
 
 @dataclass(frozen=True)
@@ -169,6 +225,108 @@ ENDPOINTS = [
         expect(200, **REQUESTER_OBJECT), body={"reason": "Wrong."},
     ),
     Endpoint("get", "/api/v1/balance", expect(200, **REQUESTER_COLLECTION)),
+    Endpoint(
+        "post", "/api/v1/labeling-jobs", expect(201, **REQUESTER_CREATE),
+        body={**job_spec(name="new"), "input_manifest_uri": "s3://groundwork-test/input/pub.manifest"},
+    ),
+    Endpoint(
+        "post", "/api/v1/worker-blocks", expect(201, **REQUESTER_CREATE),
+        body={"worker_id": "{crowd_public_id}", "reason": "Random answers."},
+    ),
+    # requester: private teams and invitations
+    Endpoint("get", "/api/v1/workteams", expect(200, **REQUESTER_COLLECTION)),
+    Endpoint("post", "/api/v1/workteams", expect(201, **REQUESTER_CREATE), body={"name": "new"}),
+    Endpoint("get", "/api/v1/workteams/{team}", expect(200, **REQUESTER_OBJECT)),
+    Endpoint("delete", "/api/v1/workteams/{spare_team}", expect(204, **REQUESTER_OBJECT)),
+    Endpoint("get", "/api/v1/workteams/{team}/members", expect(200, **REQUESTER_OBJECT)),
+    Endpoint(
+        "delete", "/api/v1/workteams/{team}/members/{member}", expect(204, **REQUESTER_OBJECT)
+    ),
+    Endpoint("get", "/api/v1/workteams/{team}/invitations", expect(200, **REQUESTER_OBJECT)),
+    Endpoint(
+        "post", "/api/v1/workteams/{team}/invitations", expect(201, **REQUESTER_OBJECT),
+        body={"emails": ["new.member@example.com"]},
+    ),
+    Endpoint(
+        "post", "/api/v1/workteams/{team}/invitations/{invitation}/revoke",
+        expect(200, **REQUESTER_OBJECT),
+    ),
+    # requester: vendor offers
+    Endpoint("get", "/api/v1/vendor-offers", expect(200, **REQUESTER_COLLECTION)),
+    Endpoint("get", "/api/v1/vendor-offers/{offer}", expect(200, **REQUESTER_OBJECT)),
+    Endpoint(
+        "post", "/api/v1/vendor-offers", expect(201, **REQUESTER_OBJECT), body={"job": "vend2"}
+    ),
+    Endpoint("post", "/api/v1/vendor-offers/{offer}/withdraw", expect(200, **REQUESTER_OBJECT)),
+    # requester: qualification types and grants
+    Endpoint("get", "/api/v1/qualification-types", expect(200, **REQUESTER_COLLECTION)),
+    Endpoint(
+        "post", "/api/v1/qualification-types", expect(201, **REQUESTER_CREATE),
+        body={"name": "new skill"},
+    ),
+    Endpoint("get", "/api/v1/qualification-types/{skill}", expect(200, **REQUESTER_OBJECT)),
+    Endpoint(
+        "patch", "/api/v1/qualification-types/{skill}", expect(200, **REQUESTER_OBJECT),
+        body={"description": "Arithmetic."},
+    ),
+    Endpoint("delete", "/api/v1/qualification-types/{skill}", expect(204, **REQUESTER_OBJECT)),
+    Endpoint("get", "/api/v1/qualification-types/{skill}/grants", expect(200, **REQUESTER_OBJECT)),
+    Endpoint(
+        "post", "/api/v1/qualification-types/{skill}/grants", expect(200, **REQUESTER_OBJECT),
+        body={"worker_id": "{crowd_public_id}", "value": 9},
+    ),
+    Endpoint(
+        "delete", "/api/v1/qualification-types/{skill}/grants/{crowd}",
+        expect(204, **REQUESTER_OBJECT),
+    ),
+    # vendor managers: teams, offers, workers, earnings
+    Endpoint("get", "/api/v1/vendor/teams", expect(200, **VENDOR_COLLECTION), owner_role=VM),
+    Endpoint(
+        "post", "/api/v1/vendor/teams", expect(201, **VENDOR_CREATE),
+        owner_role=VM, body={"name": "new crew"},
+    ),
+    Endpoint("get", "/api/v1/vendor/teams/{crew}", expect(200, **VENDOR_OBJECT), owner_role=VM),
+    Endpoint(
+        "delete", "/api/v1/vendor/teams/{spare_crew}", expect(204, **VENDOR_OBJECT),
+        owner_role=VM,
+    ),
+    Endpoint(
+        "get", "/api/v1/vendor/teams/{crew}/members", expect(200, **VENDOR_OBJECT),
+        owner_role=VM,
+    ),
+    Endpoint(
+        "delete", "/api/v1/vendor/teams/{crew}/members/{crew_member}", expect(204, **VENDOR_OBJECT),
+        owner_role=VM,
+    ),
+    Endpoint(
+        "post", "/api/v1/vendor/teams/{crew}/invitations", expect(201, **VENDOR_OBJECT),
+        owner_role=VM, body={"emails": ["another.recruit@example.com"]},
+    ),
+    Endpoint(
+        "post", "/api/v1/vendor/teams/{crew}/invitations/{crew_invitation}/revoke",
+        expect(200, **VENDOR_OBJECT), owner_role=VM,
+    ),
+    Endpoint("get", "/api/v1/vendor/offers", expect(200, **VENDOR_COLLECTION), owner_role=VM),
+    Endpoint("get", "/api/v1/vendor/offers/{offer}", expect(200, **VENDOR_OBJECT), owner_role=VM),
+    Endpoint(
+        "post", "/api/v1/vendor/offers/{offer}/accept", expect(200, **VENDOR_OBJECT),
+        owner_role=VM, body={"team_id": "{crew}"},
+    ),
+    Endpoint(
+        "post", "/api/v1/vendor/offers/{offer}/decline", expect(200, **VENDOR_OBJECT),
+        owner_role=VM, body={"reason": "Fully booked."},
+    ),
+    Endpoint("get", "/api/v1/vendor/workers", expect(200, **VENDOR_COLLECTION), owner_role=VM),
+    Endpoint("get", "/api/v1/vendor/earnings", expect(200, **VENDOR_COLLECTION), owner_role=VM),
+    # any signed-in user: their own API keys
+    Endpoint("get", "/api/v1/api-keys", expect(200, **EVERY_USER)),
+    Endpoint(
+        "post", "/api/v1/api-keys", expect(201, **{r: 201 for r in EVERY_USER}), body={"name": "k"}
+    ),
+    Endpoint(
+        "post", "/api/v1/api-keys/{owner_key}/revoke",
+        expect(200, **{r: 404 for r in EVERY_USER}),
+    ),
     Endpoint("get", "/api/v1/worker-blocks", expect(200, **REQUESTER_COLLECTION)),
     Endpoint("get", "/api/v1/worker-blocks/{block}", expect(200, **REQUESTER_OBJECT)),
     Endpoint("delete", "/api/v1/worker-blocks/{block}", expect(204, **REQUESTER_OBJECT)),
@@ -198,11 +356,36 @@ ENDPOINTS = [
         expect(200, other_team_worker=404, team_member=404),
         owner_role="crowd_worker",
     ),
+    Endpoint(
+        "get", "/api/v1/worker/qualification-types", expect(200, **WORKERS_SEE_THEIR_OWN),
+        owner_role="crowd_worker",
+    ),
+    Endpoint(
+        "get", "/api/v1/worker/qualification-types/{skill}/test",
+        expect(200, **WORKERS_SEE_THEIR_OWN), owner_role="crowd_worker",
+    ),
+    Endpoint(
+        "post", "/api/v1/worker/qualification-types/{skill}/test",
+        expect(201, **{r: 201 for r in WORKERS_SEE_THEIR_OWN}), owner_role="crowd_worker",
+        body={"answers": ["4"]},
+    ),
 ]  # fmt: skip
 
 
+def fill(value, ids: dict):
+    """The body with `{name}` placeholders replaced by the world's ids."""
+    if isinstance(value, dict):
+        return {key: fill(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill(item, ids) for item in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    return value
+
+
 def call(client: APIClient, endpoint: Endpoint, ids: dict):
-    return getattr(client, endpoint.method)(endpoint.url(ids), endpoint.body, format="json")
+    body = fill(endpoint.body, ids)
+    return getattr(client, endpoint.method)(endpoint.url(ids), body, format="json")
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
