@@ -11,8 +11,8 @@ from marketplace.models import Job
 from marketplace.services import jobs
 from payments import services as payments
 from tasks import storage
-from workforce.models import ApiKey, Organization, User
-from workforce.services import accounts
+from workforce.models import ApiKey, Organization, Team, TeamMember, User, Vendor, VendorManager
+from workforce.services import accounts, teams
 
 IMAGES = Path(__file__).resolve().parents[2] / "demo" / "images"
 BUCKET = "groundwork-demo"
@@ -21,6 +21,11 @@ REQUESTER = "requester@example.com"
 WORKERS = ["worker1@example.com", "worker2@example.com", "worker3@example.com"]
 ADMIN = "admin@example.com"
 JOB_NAME = "fashion-demo"
+TEAM_JOB_NAME = "fashion-team"
+TEAM_NAME = "Acme Staff"
+VENDOR_SLUG = "north-labeling"
+VENDOR_MANAGER = "vendor@example.com"
+FINANCE = "finance@example.com"
 LABELS = ["Trouser", "Dress", "Sneaker", "Bag"]
 
 
@@ -58,7 +63,39 @@ class Command(BaseCommand):
                     created_by=requester,
                     spec=self._job_spec(manifest_uri),
                 )
+            self._teams_and_staff(organization=organization, requester=requester)
+            if not Job.objects.filter(organization=organization, name=TEAM_JOB_NAME).exists():
+                jobs.job_create(
+                    organization=organization,
+                    created_by=requester,
+                    spec=self._job_spec(
+                        manifest_uri,
+                        name=TEAM_JOB_NAME,
+                        workforce=f"private:{TEAM_NAME}",
+                        title="Clothing check for the Acme catalogue (staff only)",
+                        reward_per_task=None,
+                    ),
+                )
         self._print(raw_key, job)
+
+    def _teams_and_staff(self, *, organization: Organization, requester: User) -> None:
+        """A private team with worker2, a vendor whose crew has worker3, a finance user."""
+        team = Team.objects.filter(organization=organization, name__iexact=TEAM_NAME).first()
+        team = team or teams.team_create(owner=organization, name=TEAM_NAME)
+        # Members normally join through an emailed invitation; the demo seats them directly.
+        TeamMember.objects.get_or_create(team=team, worker=_user(WORKERS[1]).worker)
+        vendor, _ = Vendor.objects.get_or_create(
+            slug=VENDOR_SLUG, defaults={"name": "North Labeling"}
+        )
+        VendorManager.objects.get_or_create(vendor=vendor, user=_user(VENDOR_MANAGER))
+        crew = Team.objects.filter(vendor=vendor).first() or teams.team_create(
+            owner=vendor, name="North crew"
+        )
+        TeamMember.objects.get_or_create(team=crew, worker=_user(WORKERS[2]).worker)
+        finance = _user(FINANCE)
+        if not finance.is_finance:
+            finance.is_finance = True
+            finance.save(update_fields=["is_finance"])
 
     def _upload_images(self) -> str:
         storage.ensure_bucket(settings.S3_BUCKET)
@@ -72,33 +109,33 @@ class Command(BaseCommand):
         storage.write(manifest_uri, ["".join(lines).encode()], content_type="application/jsonl")
         return manifest_uri
 
-    def _job_spec(self, manifest_uri: str) -> dict:
-        """The demo job, validated exactly as a requester's spec sent to the API."""
-        spec = JobSpecInput(
-            data={
-                "name": JOB_NAME,
-                "label_attribute_name": "category",
-                "task_type": "image_classification",
-                "input_manifest_uri": manifest_uri,
-                "output_path": f"s3://{BUCKET}/output/",
-                "label_categories": {
-                    "document-version": "2018-11-28",
-                    "labels": [{"label": label} for label in LABELS],
-                },
-                "title": "What kind of clothing is this?",
-                "description": "Look at the picture and pick the kind of article it shows.",
-                "keywords": ["images", "fashion", "classification"],
-                "instructions": {
-                    "short": "<p>Pick the one label that fits the article best.</p>",
-                    "full": (
-                        "<p><b>Trouser</b>: long legwear. <b>Dress</b>: one-piece garment. "
-                        "<b>Sneaker</b>: sports shoe. <b>Bag</b>: handbag or backpack.</p>"
-                    ),
-                },
-                "workers_per_object": 1,
-                "reward_per_task": "0.020",
-            }
-        )
+    def _job_spec(self, manifest_uri: str, **overrides) -> dict:
+        """A demo job, validated exactly as a requester's spec sent to the API."""
+        data = {
+            "name": JOB_NAME,
+            "label_attribute_name": "category",
+            "task_type": "image_classification",
+            "input_manifest_uri": manifest_uri,
+            "output_path": f"s3://{BUCKET}/output/",
+            "label_categories": {
+                "document-version": "2018-11-28",
+                "labels": [{"label": label} for label in LABELS],
+            },
+            "title": "What kind of clothing is this?",
+            "description": "Look at the picture and pick the kind of article it shows.",
+            "keywords": ["images", "fashion", "classification"],
+            "instructions": {
+                "short": "<p>Pick the one label that fits the article best.</p>",
+                "full": (
+                    "<p><b>Trouser</b>: long legwear. <b>Dress</b>: one-piece garment. "
+                    "<b>Sneaker</b>: sports shoe. <b>Bag</b>: handbag or backpack.</p>"
+                ),
+            },
+            "workers_per_object": 1,
+            "reward_per_task": "0.020",
+        }
+        data.update(overrides)
+        spec = JobSpecInput(data={k: v for k, v in data.items() if v is not None})
         spec.is_valid(raise_exception=True)
         return spec.validated_data
 
@@ -114,6 +151,10 @@ class Command(BaseCommand):
   Worker logins:    {", ".join(WORKERS)}  (password: {PASSWORD})
   Requester login:  {REQUESTER}  (password: {PASSWORD})
   Requester API key (new on every start): {raw_key}
+  Team work:        worker2 is in the private team "{TEAM_NAME}" (job {TEAM_JOB_NAME});
+                    worker3 is in the crew of the vendor North Labeling
+  Vendor manager:   {VENDOR_MANAGER}  (password: {PASSWORD}; sets up an authenticator app)
+  Finance:          {FINANCE}  (password: {PASSWORD}; sets up an authenticator app)
   Admin login:      {ADMIN}  (password: {PASSWORD}) at {settings.SITE_URL}/admin/
   Demo job:         {job.name} ({job.status}); its output manifest appears under {where}
   API docs:         {settings.SITE_URL}/api/docs/
