@@ -20,9 +20,7 @@ MAX_REWARD_MILLS = 10_000_000  # $10,000 per task
 PRICE_FIELD_BY_WORKFORCE = {"public": "reward_per_task", "vendor": "vendor_price_per_object"}
 
 
-@extend_schema_field(
-    {"type": "string", "pattern": r"^\d+(\.\d{1,3})?$", "example": "0.050"}
-)
+@extend_schema_field({"type": "string", "pattern": r"^\d+(\.\d{1,3})?$", "example": "0.050"})
 class UsdField(serializers.Field):
     """A USD amount given as a decimal string ("0.012"), read as integer mills. JSON numbers are
     refused: they are floats to most clients."""
