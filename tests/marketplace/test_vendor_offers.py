@@ -15,7 +15,7 @@ from marketplace.errors import ApplicationError
 from marketplace.models import Job, VendorOffer
 from marketplace.services import jobs
 from marketplace.services import offers as services
-from tests.factories import OrganizationFactory, UserFactory, job_spec, put_manifest
+from tests.factories import OrganizationFactory, UserFactory, job_in_progress, job_spec
 from workforce.models import Team, TeamMember, Vendor, VendorManager, Worker
 from workforce.services import teams as team_services
 
@@ -67,38 +67,17 @@ def vendor_job(
 ) -> Job:
     """A funded vendor job whose manifest of `objects` images has been read (InProgress), with
     the pending offer its creation made."""
-    from marketplace.api.serializers import JobSpecInput
-    from payments import services as payments
-    from tasks import services as queue
-
-    spec = job_spec(
+    return job_in_progress(
+        organization,
+        objects=objects,
+        funds_mills=funds_mills,
         name=name,
         workforce=f"vendor:{vendor.slug}",
         vendor_price_per_object=price,
+        reward_per_task=None,
         input_manifest_uri=f"s3://groundwork-test/input/{name}.manifest",
         **overrides,
     )
-    del spec["reward_per_task"]
-    put_manifest(
-        spec["input_manifest_uri"],
-        [{"source-ref": f"s3://groundwork-test/images/{n}.png"} for n in range(objects)],
-    )
-    payments.funding_record(
-        owner=organization.ledger_owner,
-        amount_mills=funds_mills,
-        reference=f"fund-{organization.pk}-{name}",
-    )
-    payload = JobSpecInput(data=spec)
-    payload.is_valid(raise_exception=True)
-    job = jobs.job_create(
-        organization=organization,
-        created_by=organization.memberships.get().user,
-        spec=payload.validated_data,
-    )
-    queue.manifest_ingest(job_id=job.pk)
-    job = Job.objects.get(pk=job.pk)
-    assert job.status == Job.Status.IN_PROGRESS, job.failure_reason
-    return job
 
 
 def offer_of(job: Job) -> VendorOffer:
