@@ -12,8 +12,10 @@ from marketplace.models import Job
 from marketplace.services import jobs
 from payments import services as payments
 from payments.models import LedgerAccount
-from tasks import answers, consolidation, locks, manifests, selectors, storage
+from tasks import answers, consolidation, locks, selectors, storage
 from tasks import tasks as celery_tasks
+from tasks.manifests import input as manifest_input
+from tasks.manifests import output as manifest_output
 from tasks.models import Assignment, DataObject
 from workforce.models import User, Worker
 from workforce.services import workers
@@ -71,8 +73,8 @@ def _data_objects_create(*, job: Job) -> int:
         if not raw.strip():
             continue
         try:
-            record = manifests.parse_input_line(raw, task_type=job.task_type)
-        except manifests.InvalidLine as error:
+            record = manifest_input.parse_input_line(raw, task_type=job.task_type)
+        except manifest_input.InvalidLine as error:
             bad_count += 1
             if len(bad) < MAX_REPORTED_BAD_LINES:
                 bad.append((number, str(error)))
@@ -232,7 +234,7 @@ def job_finalize(*, job_id: int) -> Job:
     job = Job.objects.get(pk=job_id)
     if job.status != Job.Status.IN_PROGRESS or not job.is_finished_labeling:
         return job
-    manifests.output_manifest_write(job=job)
+    manifest_output.output_manifest_write(job=job)
     return jobs.job_complete(job=job)
 
 

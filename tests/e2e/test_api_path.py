@@ -11,7 +11,8 @@ import requests
 from payments import selectors as ledger
 from payments import services as payments
 from payments.models import LedgerAccount, LedgerTransaction
-from tasks import manifests, storage
+from tasks import storage
+from tasks.manifests import output as manifests
 from tasks.models import DataObject
 from tests.factories import job_spec, put_manifest
 
