@@ -24,6 +24,14 @@ class Job(models.Model):
 
     class TaskType(models.TextChoices):
         IMAGE_CLASSIFICATION = "image_classification"
+        IMAGE_CLASSIFICATION_MULTILABEL = "image_classification_multilabel"
+        TEXT_CLASSIFICATION = "text_classification"
+        TEXT_CLASSIFICATION_MULTILABEL = "text_classification_multilabel"
+
+    class Consolidation(models.TextChoices):
+        AUTO = "auto"
+        MAJORITY = "majority"
+        DAWID_SKENE = "dawid_skene"
 
     class Workforce(models.TextChoices):
         PUBLIC = "public"
@@ -39,7 +47,10 @@ class Job(models.Model):
     name = models.CharField(max_length=63)
     label_attribute_name = models.CharField(max_length=127)
     task_type = models.CharField(max_length=40, choices=TaskType.choices)
-    input_manifest_uri = models.CharField(max_length=1024)
+    input_manifest_uri = models.CharField(
+        max_length=1024, help_text="Given, or built from input_s3_prefix beside the output."
+    )
+    input_s3_prefix = models.CharField(max_length=1024, blank=True)
     output_path = models.CharField(max_length=1024)
     labels = models.JSONField(help_text="Label names in the order of the category document.")
     title = models.CharField(max_length=128)
@@ -72,6 +83,12 @@ class Job(models.Model):
     max_concurrent_task_count = models.PositiveIntegerField(default=1_000)
     reward_per_task_mills = models.BigIntegerField()
     auto_approval_delay_seconds = models.PositiveIntegerField(default=259_200)
+    max_human_labeled_objects = models.PositiveIntegerField(null=True, blank=True)
+    max_percentage_labeled = models.PositiveSmallIntegerField(null=True, blank=True)
+    consolidation = models.CharField(
+        max_length=20, choices=Consolidation.choices, default=Consolidation.AUTO
+    )
+    auto_labeling = models.BooleanField(default=False)
 
     object_count = models.PositiveIntegerField(default=0)
     human_labeled_count = models.PositiveIntegerField(default=0)
@@ -80,6 +97,10 @@ class Job(models.Model):
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.INITIALIZING)
     failure_reason = models.TextField(blank=True)
+    failure_report_uri = models.CharField(
+        max_length=1024, blank=True, help_text="Every bad manifest line, when the manifest failed."
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

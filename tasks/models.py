@@ -19,6 +19,9 @@ class DataObject(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     label = models.JSONField(null=True, blank=True, help_text="The `<attr>` value of the output.")
     confidence = models.FloatField(null=True, blank=True)
+    label_confidences = models.JSONField(
+        null=True, blank=True, help_text="Multi-label: the confidence of each label in `label`."
+    )
     human_annotated = models.BooleanField(default=True)
     labeled_at = models.DateTimeField(null=True, blank=True)
 

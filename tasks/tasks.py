@@ -2,11 +2,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 
 from tasks import services
+from tasks.manifests import ingest
 
 
 @shared_task(acks_late=True)
 def manifest_ingest_task(job_id: int) -> None:
-    services.manifest_ingest(job_id=job_id)
+    ingest.manifest_ingest(job_id=job_id)
 
 
 @shared_task(acks_late=True)

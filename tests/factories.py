@@ -83,7 +83,7 @@ def job_in_progress(organization, *, objects: int = 3, funds_mills: int = 1_000_
     from marketplace.api.serializers import JobSpecInput
     from marketplace.models import Job
     from payments import services as payments
-    from tasks import services as queue
+    from tasks.manifests import ingest
 
     spec = job_spec(**overrides)
     put_manifest(
@@ -102,7 +102,7 @@ def job_in_progress(organization, *, objects: int = 3, funds_mills: int = 1_000_
         created_by=organization.memberships.get().user,
         spec=payload.validated_data,
     )
-    queue.manifest_ingest(job_id=job.pk)
+    ingest.manifest_ingest(job_id=job.pk)
     job = Job.objects.get(pk=job.pk)
     assert job.status == Job.Status.IN_PROGRESS, job.failure_reason
     return job

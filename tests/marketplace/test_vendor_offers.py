@@ -327,7 +327,7 @@ def test_offers_of_other_organisations_are_not_listed(offered):
 
 def test_a_failed_job_withdraws_its_pending_offer(organization, vendor_setup):
     from marketplace.api.serializers import JobSpecInput
-    from tasks import services as queue
+    from tasks.manifests import ingest
 
     vendor, _, _ = vendor_setup
     # Given a vendor job whose manifest cannot be read
@@ -349,7 +349,7 @@ def test_a_failed_job_withdraws_its_pending_offer(organization, vendor_setup):
     assert job.vendor_offers.get().status == VendorOffer.Status.PENDING
 
     # When it fails at Initializing
-    queue.manifest_ingest(job_id=job.pk)
+    ingest.manifest_ingest(job_id=job.pk)
 
     # Then the offer is withdrawn, so the vendor cannot take it on
     offer = job.vendor_offers.get()

@@ -4,7 +4,7 @@ from marketplace.models import Job
 from payments import selectors as ledger
 from payments import services as payments
 from payments.models import LedgerAccount, LedgerEntry
-from tasks import services
+from tasks.manifests import ingest
 from tasks.models import DataObject
 from tests.factories import job_spec, put_manifest
 
@@ -38,7 +38,7 @@ def test_objects_are_created_in_manifest_order_and_escrow_is_reserved(organizati
     )
     job = create_job(organization, workers_per_object=2)
 
-    services.manifest_ingest(job_id=job.pk)
+    ingest.manifest_ingest(job_id=job.pk)
 
     job.refresh_from_db()
     assert job.status == Job.Status.IN_PROGRESS
@@ -77,7 +77,7 @@ def test_every_bad_line_is_reported_and_nothing_is_created(organization):
     )
     job = create_job(organization)
 
-    services.manifest_ingest(job_id=job.pk)
+    ingest.manifest_ingest(job_id=job.pk)
 
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
@@ -98,7 +98,7 @@ def test_a_budget_the_balance_cannot_cover_fails_the_job(organization):
     put_manifest(MANIFEST, [{"source-ref": "s3://groundwork-test/a.png"}])
     job = create_job(organization, workers_per_object=1)  # needs 50 + 10 + 80 = 140
 
-    services.manifest_ingest(job_id=job.pk)
+    ingest.manifest_ingest(job_id=job.pk)
 
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
@@ -110,7 +110,7 @@ def test_a_budget_the_balance_cannot_cover_fails_the_job(organization):
 def test_a_missing_manifest_fails_the_job_with_its_uri(organization):
     job = create_job(organization, input_manifest_uri="s3://groundwork-test/nowhere.manifest")
 
-    services.manifest_ingest(job_id=job.pk)
+    ingest.manifest_ingest(job_id=job.pk)
 
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
@@ -124,7 +124,7 @@ def test_an_empty_manifest_fails_the_job(organization):
     put_manifest(MANIFEST, ["", ""])
     job = create_job(organization)
 
-    services.manifest_ingest(job_id=job.pk)
+    ingest.manifest_ingest(job_id=job.pk)
 
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
@@ -135,9 +135,9 @@ def test_ingesting_twice_changes_nothing(organization):
     payments.funding_record(owner=organization.ledger_owner, amount_mills=5_000, reference="f")
     put_manifest(MANIFEST, [{"source-ref": "s3://groundwork-test/a.png"}])
     job = create_job(organization)
-    services.manifest_ingest(job_id=job.pk)
+    ingest.manifest_ingest(job_id=job.pk)
 
-    services.manifest_ingest(job_id=job.pk)
+    ingest.manifest_ingest(job_id=job.pk)
 
     assert DataObject.objects.count() == 1
     assert LedgerEntry.objects.filter(account__kind="job_escrow").count() == 1
