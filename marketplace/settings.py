@@ -221,6 +221,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "tasks.tasks.manifest_*": {"queue": "manifests"},
     "tasks.tasks.job_finalize_task": {"queue": "manifests"},
+    "tasks.tasks.job_stop_finalize_task": {"queue": "manifests"},
     "payments.tasks.*": {"queue": "payouts"},
 }
 CELERY_TIMEZONE = "UTC"
@@ -228,6 +229,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-leases": {
         "task": "tasks.tasks.assignments_expire_task",
         "schedule": timedelta(minutes=1),
+    },
+    "expire-jobs": {
+        "task": "marketplace.tasks.jobs_expire_task",
+        "schedule": crontab(minute="*/10"),
     },
     "auto-approve": {
         "task": "tasks.tasks.assignments_auto_approve_task",

@@ -48,7 +48,10 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
 
 def _assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bool]:
     now = timezone.now()
-    if job.status != Job.Status.IN_PROGRESS:
+    # Read the status now: the job may have been stopped since the caller fetched it.
+    if Job.objects.filter(pk=job.pk).values_list("status", flat=True).get() != (
+        Job.Status.IN_PROGRESS
+    ):
         return None, False
     _expire_own_leases(worker=worker, job=job, now=now)
     current = selectors.assignment_current_for(worker=worker, job=job)
@@ -110,6 +113,12 @@ def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
             "lease_ended", "The time for this task ran out; the answer was not counted.", status=409
         )
     job = locked.job
+    if job.status != Job.Status.IN_PROGRESS:
+        raise ApplicationError(
+            "job_not_in_progress",
+            f"The job is {job.status}; the answer was not counted.",
+            status=409,
+        )
     locked.answer = answers.answer_validate(job=job, answer=answer)
     locked.status = Assignment.Status.SUBMITTED
     locked.submitted_at = now
@@ -254,3 +263,16 @@ def assignments_auto_approve(*, limit: int = 1000) -> int:
         assignment_approve(assignment=assignment)
         approved += 1
     return approved
+
+
+def job_stop_finalize(*, job_id: int) -> Job:
+    """Stopping → Stopped: leases still running are returned (their answers would no longer
+    count), and the output manifest of what was labeled is written. Safe to run again."""
+    job = Job.objects.get(pk=job_id)
+    if job.status != Job.Status.STOPPING:
+        return job
+    Assignment.objects.filter(job=job, status=Assignment.Status.RESERVED).update(
+        status=Assignment.Status.RETURNED
+    )
+    manifest_output.output_manifest_write(job=job)
+    return jobs.job_stopped(job=job)

@@ -33,3 +33,13 @@ def assignments_expire_task() -> None:
 @shared_task
 def assignments_auto_approve_task() -> None:
     services.assignments_auto_approve()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(BotoCoreError, ClientError, OSError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def job_stop_finalize_task(job_id: int) -> None:
+    services.job_stop_finalize(job_id=job_id)

@@ -78,18 +78,27 @@ def job_spec(**overrides) -> dict:
     return {key: value for key, value in spec.items() if value is not None}
 
 
-def job_in_progress(organization, *, objects: int = 3, funds_mills: int = 1_000_000, **overrides):
-    """A funded public job whose manifest of `objects` images has been read: InProgress."""
+def job_in_progress(
+    organization,
+    *,
+    objects: int = 3,
+    funds_mills: int = 1_000_000,
+    rewrite_manifest: bool = True,
+    **overrides,
+):
+    """A funded public job whose manifest of `objects` images has been read: InProgress.
+    With rewrite_manifest=False the job reads the input manifest already at its URI."""
     from marketplace.api.serializers import JobSpecInput
     from marketplace.models import Job
     from payments import services as payments
     from tasks.manifests import ingest
 
     spec = job_spec(**overrides)
-    put_manifest(
-        spec["input_manifest_uri"],
-        [{"source-ref": f"s3://groundwork-test/images/{n}.png"} for n in range(objects)],
-    )
+    if rewrite_manifest:
+        put_manifest(
+            spec["input_manifest_uri"],
+            [{"source-ref": f"s3://groundwork-test/images/{n}.png"} for n in range(objects)],
+        )
     payments.funding_record(
         owner=organization.ledger_owner,
         amount_mills=funds_mills,

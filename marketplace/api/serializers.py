@@ -17,6 +17,14 @@ DEFAULT_AVAILABILITY_SECONDS = {
     Job.Workforce.VENDOR: 864_000,
 }
 MAX_REWARD_MILLS = 10_000_000  # $10,000 per task
+# Fields of the spec whose features are not built yet: refused with a reason rather than ignored.
+NOT_AVAILABLE_YET = {
+    "pre_annotation_hook": "Annotation hooks are not available yet.",
+    "post_annotation_hook": "Annotation hooks (and custom consolidation) are not available yet.",
+    "ui_template": "Custom task templates are not available yet.",
+    "gold": "Gold tasks are not available yet.",
+    "auto_labeling": "Automated labeling is not available yet.",
+}
 PRICE_FIELD_BY_WORKFORCE = {"public": "reward_per_task", "vendor": "vendor_price_per_object"}
 
 
@@ -70,6 +78,11 @@ class QualificationRequirementInput(serializers.Serializer):
         return attrs
 
 
+class StoppingConditionsInput(serializers.Serializer):
+    max_human_labeled_objects = serializers.IntegerField(min_value=1, required=False)
+    max_percentage_labeled = serializers.IntegerField(min_value=1, max_value=100, required=False)
+
+
 class InstructionsInput(serializers.Serializer):
     short = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     full = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
@@ -81,7 +94,12 @@ class JobSpecInput(serializers.Serializer):
     name = serializers.RegexField(NAME_PATTERN, max_length=63)
     label_attribute_name = serializers.RegexField(NAME_PATTERN, max_length=127, required=False)
     task_type = serializers.ChoiceField(choices=Job.TaskType.choices)
-    input_manifest_uri = serializers.CharField(max_length=1024)
+    input_manifest_uri = serializers.CharField(max_length=1024, required=False)
+    input_s3_prefix = serializers.CharField(
+        max_length=1024,
+        required=False,
+        help_text="Instead of a manifest: every supported object under this S3 prefix.",
+    )
     output_path = serializers.CharField(max_length=1024)
     label_categories = serializers.JSONField()
     title = serializers.CharField(max_length=128)
@@ -122,6 +140,15 @@ class JobSpecInput(serializers.Serializer):
     auto_approval_delay_seconds = serializers.IntegerField(
         min_value=0, max_value=2_592_000, default=259_200
     )
+    stopping_conditions = StoppingConditionsInput(required=False)
+    consolidation = serializers.ChoiceField(
+        choices=[*Job.Consolidation.values, "custom"], default=Job.Consolidation.AUTO
+    )
+    auto_labeling = serializers.BooleanField(default=False)
+    pre_annotation_hook = serializers.CharField(required=False, allow_blank=True)
+    post_annotation_hook = serializers.CharField(required=False, allow_blank=True)
+    ui_template = serializers.CharField(required=False, allow_blank=True)
+    gold = serializers.JSONField(required=False)
 
     def to_internal_value(self, data):
         """Field errors, and which price the workforce needs, reported together."""
@@ -138,6 +165,16 @@ class JobSpecInput(serializers.Serializer):
                 errors[field] = [f"Required for {kind} jobs."]
             elif workforce != kind and field in data:
                 errors[field] = [f"Only {kind} jobs take this."]
+        given = [field for field in ("input_manifest_uri", "input_s3_prefix") if field in data]
+        if not given:
+            errors.setdefault("input_manifest_uri", ["Give input_manifest_uri or input_s3_prefix."])
+        elif len(given) == 2:
+            errors.setdefault("input_s3_prefix", ["Give input_manifest_uri or this, not both."])
+        for field, reason in NOT_AVAILABLE_YET.items():
+            if data.get(field) not in (None, "", [], {}, False):
+                errors.setdefault(field, [reason])
+        if data.get("consolidation") == "custom" and "consolidation" not in errors:
+            errors["consolidation"] = [NOT_AVAILABLE_YET["post_annotation_hook"]]
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -151,6 +188,9 @@ class JobSpecInput(serializers.Serializer):
 
     def validate_input_manifest_uri(self, value: str) -> str:
         return str(self._s3(s3uri.parse_uri, value))
+
+    def validate_input_s3_prefix(self, value: str) -> str:
+        return str(self._s3(s3uri.parse_prefix, value))
 
     def validate_output_path(self, value: str) -> str:
         return str(self._s3(s3uri.parse_prefix, value))
@@ -201,11 +241,13 @@ class JobSpecInput(serializers.Serializer):
                 {"task_time_limit_seconds": "Must not exceed the task availability lifetime."}
             )
         instructions = attrs.get("instructions") or {"short": "", "full": ""}
+        stopping = attrs.get("stopping_conditions") or {}
         return {
             "name": attrs["name"],
             "label_attribute_name": attrs["label_attribute_name"],
             "task_type": attrs["task_type"],
-            "input_manifest_uri": attrs["input_manifest_uri"],
+            "input_manifest_uri": attrs.get("input_manifest_uri", ""),
+            "input_s3_prefix": attrs.get("input_s3_prefix", ""),
             "output_path": attrs["output_path"],
             "labels": attrs["label_categories"],
             "title": attrs["title"],
@@ -225,6 +267,9 @@ class JobSpecInput(serializers.Serializer):
                 dict(requirement) for requirement in attrs.get("qualification_requirements", [])
             ],
             "auto_approval_delay_seconds": attrs["auto_approval_delay_seconds"],
+            "max_human_labeled_objects": stopping.get("max_human_labeled_objects"),
+            "max_percentage_labeled": stopping.get("max_percentage_labeled"),
+            "consolidation": attrs["consolidation"],
         }
 
 
@@ -235,6 +280,7 @@ class JobOutput(serializers.ModelSerializer):
     workforce = serializers.SerializerMethodField()
     label_counters = serializers.DictField(child=serializers.IntegerField(), read_only=True)
     output_manifest_uri = serializers.SerializerMethodField()
+    stopping_conditions = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
@@ -244,7 +290,9 @@ class JobOutput(serializers.ModelSerializer):
             "title", "description", "keywords", "workforce", "workers_per_object",
             "task_time_limit_seconds", "task_availability_lifetime_seconds",
             "max_concurrent_task_count", "reward_per_task", "vendor_price_per_object",
-            "qualification_requirements", "auto_approval_delay_seconds",
+            "qualification_requirements", "auto_approval_delay_seconds", "input_s3_prefix",
+            "stopping_conditions", "consolidation", "auto_labeling", "failure_report_uri",
+            "expires_at",
             "label_counters", "created_at", "started_at", "ended_at",
         ]  # fmt: skip
 
@@ -264,5 +312,13 @@ class JobOutput(serializers.ModelSerializer):
     def get_workforce(self, job: Job) -> str:
         return job.workforce_spec
 
+    def get_stopping_conditions(self, job: Job) -> dict:
+        conditions = {
+            "max_human_labeled_objects": job.max_human_labeled_objects,
+            "max_percentage_labeled": job.max_percentage_labeled,
+        }
+        return {name: value for name, value in conditions.items() if value is not None}
+
     def get_output_manifest_uri(self, job: Job) -> str | None:
-        return job.output_manifest_uri if job.status == Job.Status.COMPLETED else None
+        ended_with_output = job.status in (Job.Status.COMPLETED, Job.Status.STOPPED)
+        return job.output_manifest_uri if ended_with_output else None

@@ -1,3 +1,4 @@
+import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -15,10 +16,21 @@ from payments.models import LedgerAccount
 from workforce.permissions import IsRequester
 
 
+class JobFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Job.Status.choices)
+    name_contains = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Job
+        fields = ["status"]
+
+
 class JobListCreateApi(ListAPIView):
     permission_classes = [IsRequester]
     serializer_class = JobOutput
-    filterset_fields = ["status"]
+    filterset_class = JobFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
@@ -33,6 +45,16 @@ class JobListCreateApi(ListAPIView):
             organization=request.organization, created_by=request.user, spec=payload.validated_data
         )
         return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
+
+
+class JobStopApi(APIView):
+    permission_classes = [IsRequester]
+
+    @extend_schema(request=None, responses=JobOutput)
+    def post(self, request: Request, name: str) -> Response:
+        job = selectors.job_get_for(organization=request.organization, name=name)
+        job = services.job_stop(job=job, actor=request.user, reason="Stopped by the requester.")
+        return Response(JobOutput(job).data)
 
 
 class JobDetailApi(APIView):

@@ -1,5 +1,6 @@
 """The labeling-job lifecycle: creation from a spec, start, failure, completion."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,9 +16,11 @@ from payments import services as payments
 from workforce import qualifications
 from workforce.models import Organization, QualificationType, Team, User, Vendor
 
-# marketplace does not import the tasks app (tasks depends on marketplace); the manifest
-# pipeline is started through its registered Celery task name.
+# marketplace does not import the tasks app (tasks depends on marketplace); its pipelines are
+# started through their registered Celery task names.
 MANIFEST_INGEST_TASK = "tasks.tasks.manifest_ingest_task"
+JOB_STOP_FINALIZE_TASK = "tasks.tasks.job_stop_finalize_task"
+JOB_LIFETIME = timedelta(days=30)
 
 
 @transaction.atomic
@@ -144,13 +147,15 @@ def job_start(*, job: Job, object_count: int) -> Job:
         amount_mills=job_max_cost_mills(job=job, object_count=object_count),
         idempotency_key=f"job:{job.pk}:escrow",
     )
+    now = timezone.now()
     return _transition(
         job=job,
         to=Job.Status.IN_PROGRESS,
         actor=None,
         reason=f"Input manifest read: {object_count} objects.",
         object_count=object_count,
-        started_at=timezone.now(),
+        started_at=now,
+        expires_at=now + JOB_LIFETIME,
     )
 
 
@@ -182,10 +187,64 @@ def job_complete(*, job: Job) -> Job:
 
 
 @transaction.atomic
+def job_stop(*, job: Job, reason: str, actor: User | None = None) -> Job:
+    """Initializing or InProgress → Stopping: no new task is handed out; the output of what was
+    labeled is written in the background, then the job is Stopped. It cannot restart; a new job
+    can continue from its output manifest."""
+    stopping = _transition(job=job, to=Job.Status.STOPPING, actor=actor, reason=reason)
+    for offer in stopping.vendor_offers.filter(status=VendorOffer.Status.PENDING):
+        offers.vendor_offer_withdraw(offer=offer, withdrawn_by=actor)
+    transaction.on_commit(
+        lambda: celery_app.signature(JOB_STOP_FINALIZE_TASK, args=(job.pk,)).apply_async()
+    )
+    return stopping
+
+
+@transaction.atomic
+def job_stopped(*, job: Job) -> Job:
+    return _transition(
+        job=job,
+        to=Job.Status.STOPPED,
+        actor=None,
+        reason="The output manifest of the labeled objects is written.",
+        ended_at=timezone.now(),
+    )
+
+
+def jobs_expire() -> int:
+    """Stop every running job past its 30 days."""
+    expired = Job.objects.filter(
+        status=Job.Status.IN_PROGRESS, expires_at__lte=timezone.now()
+    ).values_list("pk", flat=True)
+    stopped = 0
+    for pk in expired:
+        try:
+            job_stop(job=Job(pk=pk), reason="The job expired 30 days after it started.")
+            stopped += 1
+        except ApplicationError:  # stopped or finished meanwhile
+            continue
+    return stopped
+
+
+def _stopping_condition_reached(job: Job) -> str | None:
+    if job.max_human_labeled_objects and job.human_labeled_count >= job.max_human_labeled_objects:
+        return f"{job.human_labeled_count} objects were labeled by people (the limit)."
+    if job.max_percentage_labeled and job.object_count:
+        labeled = job.label_counters["total_labeled"]
+        if 100 * labeled >= job.max_percentage_labeled * job.object_count:
+            return f"{labeled} of {job.object_count} objects are labeled (the limit)."
+    return None
+
+
+@transaction.atomic
 def job_record_outcome(*, job: Job, human_labeled: int = 0, failed: int = 0) -> Job:
-    """Count finished objects. Returns the job locked, so the caller sees exact counters."""
+    """Count finished objects, and stop the job when a stopping condition is reached. Returns
+    the job locked, so the caller sees exact counters."""
     locked = locks.job_for_update(pk=job.pk)
     locked.human_labeled_count += human_labeled
     locked.failed_count += failed
     locked.save(update_fields=["human_labeled_count", "failed_count"])
+    reached = _stopping_condition_reached(locked)
+    if reached and locked.status == Job.Status.IN_PROGRESS and not locked.is_finished_labeling:
+        return job_stop(job=locked, reason=f"Stopping condition: {reached}")
     return locked

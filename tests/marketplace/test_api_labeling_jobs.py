@@ -95,6 +95,12 @@ def test_requester_creates_a_job(organization, requester, requester_client):
         "vendor_price_per_object": None,
         "qualification_requirements": [],
         "auto_approval_delay_seconds": 259_200,
+        "input_s3_prefix": "",
+        "stopping_conditions": {},
+        "consolidation": "auto",
+        "auto_labeling": False,
+        "failure_report_uri": "",
+        "expires_at": None,
         "label_counters": {
             "total_labeled": 0,
             "human_labeled": 0,
@@ -177,7 +183,6 @@ def test_an_empty_body_names_every_required_field(requester_client):
             for name in [
                 "name",
                 "task_type",
-                "input_manifest_uri",
                 "output_path",
                 "label_categories",
                 "title",
@@ -185,6 +190,7 @@ def test_an_empty_body_names_every_required_field(requester_client):
             ]
         },
         "reward_per_task": ["Required for public jobs."],
+        "input_manifest_uri": ["Give input_manifest_uri or input_s3_prefix."],
     }
     assert jobs_state() == ([], 0)
 

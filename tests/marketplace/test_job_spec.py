@@ -135,6 +135,10 @@ def test_defaults():
         "vendor_price_per_object_mills": None,
         "qualification_requirements": [],
         "auto_approval_delay_seconds": 259_200,
+        "input_s3_prefix": "",
+        "max_human_labeled_objects": None,
+        "max_percentage_labeled": None,
+        "consolidation": "auto",
     }
 
 
