@@ -32,8 +32,8 @@ class ApplicationError(Exception):
         self.fields = fields if fields is not None else ({field: [message]} if field else {})
 
 
-def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF nests errors for nested serializers and lists; name each leaf by its dotted path."""
+def field_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """A serializer's (nested) errors as {"a.b[2].c": [reasons]}, as the API reports them."""
     fields: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
@@ -43,12 +43,12 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
                 name = prefix
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
-            for leaf, reasons in _flatten(value, name).items():
+            for leaf, reasons in field_errors(value, name).items():
                 fields.setdefault(leaf, []).extend(reasons)
     elif isinstance(detail, list) and detail and not all(isinstance(d, str) for d in detail):
         for index, value in enumerate(detail):
             if value:
-                for leaf, reasons in _flatten(value, f"{prefix}[{index}]").items():
+                for leaf, reasons in field_errors(value, f"{prefix}[{index}]").items():
                     fields.setdefault(leaf, []).extend(reasons)
     elif isinstance(detail, list):
         fields[prefix or "non_field_errors"] = [str(d) for d in detail]
@@ -87,7 +87,7 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        fields = _flatten(exc.detail)
+        fields = field_errors(exc.detail)
         response.data = _body("invalid", "The request is not valid.", fields)
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)

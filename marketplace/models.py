@@ -23,10 +23,16 @@ class Job(models.Model):
     }
 
     class TaskType(models.TextChoices):
-        IMAGE_CLASSIFICATION = "image_classification"
-        IMAGE_CLASSIFICATION_MULTILABEL = "image_classification_multilabel"
-        TEXT_CLASSIFICATION = "text_classification"
-        TEXT_CLASSIFICATION_MULTILABEL = "text_classification_multilabel"
+        IMAGE_CLASSIFICATION = "image_classification", "Image classification (one label)"
+        IMAGE_CLASSIFICATION_MULTILABEL = (
+            "image_classification_multilabel",
+            "Image classification (several labels)",
+        )
+        TEXT_CLASSIFICATION = "text_classification", "Text classification (one label)"
+        TEXT_CLASSIFICATION_MULTILABEL = (
+            "text_classification_multilabel",
+            "Text classification (several labels)",
+        )
 
     class Consolidation(models.TextChoices):
         AUTO = "auto"

@@ -238,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tasks.tasks.assignments_auto_approve_task",
         "schedule": crontab(minute="*/5"),
     },
+    "write-intermediate-manifests": {
+        "task": "tasks.tasks.manifests_intermediate_schedule_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 CACHES = {

@@ -138,26 +138,52 @@ def data_object_consolidate(*, data_object_id: int) -> None:
         if data_object.status != DataObject.Status.PENDING:
             return
         job = data_object.job
-        given = [
-            answers.answer_label(job=job, answer=answer)
-            for answer in data_object.assignments.filter(status__in=Assignment.ANSWERED)
+        given = list(
+            data_object.assignments.filter(status__in=Assignment.ANSWERED)
             .order_by("submitted_at", "pk")
             .values_list("answer", flat=True)
-        ]
+        )
         if not given:
             return
-        label, confidence = consolidation.majority_vote(answers=given, labels=job.labels)
+        _data_object_label(job=job, data_object=data_object, given=given)
         data_object.status = DataObject.Status.LABELED
-        data_object.label = job.labels.index(label)
-        data_object.confidence = confidence
         data_object.human_annotated = True
         data_object.labeled_at = timezone.now()
         data_object.save(
-            update_fields=["status", "label", "confidence", "human_annotated", "labeled_at"]
+            update_fields=[
+                "status",
+                "label",
+                "confidence",
+                "label_confidences",
+                "human_annotated",
+                "labeled_at",
+            ]
         )
+        celery_tasks.data_object_annotations_write_task.delay_on_commit(data_object.pk)
         job = jobs.job_record_outcome(job=job, human_labeled=1)
         if job.is_finished_labeling:
             celery_tasks.job_finalize_task.delay_on_commit(job.pk)
+
+
+def _data_object_label(*, job: Job, data_object: DataObject, given: list[dict]) -> None:
+    """Set the label the answers agree on: a label index and its confidence, or for multi-label
+    jobs the selected label indices and one confidence each (`confidence` stays empty)."""
+    if answers.is_multilabel(job.task_type):
+        selected = consolidation.multilabel_majority_vote(
+            answers=[answers.answer_labels(job=job, answer=answer) for answer in given],
+            labels=job.labels,
+        )
+        data_object.label = [index for index, _ in selected]
+        data_object.label_confidences = [confidence for _, confidence in selected]
+        data_object.confidence = None
+        return
+    label, confidence = consolidation.majority_vote(
+        answers=[answers.answer_label(job=job, answer=answer) for answer in given],
+        labels=job.labels,
+    )
+    data_object.label = job.labels.index(label)
+    data_object.confidence = confidence
+    data_object.label_confidences = None
 
 
 def job_finalize(*, job_id: int) -> Job:

@@ -3,6 +3,7 @@ from celery import shared_task
 
 from tasks import services
 from tasks.manifests import ingest
+from tasks.manifests import output as manifest_output
 
 
 @shared_task(acks_late=True)
@@ -43,3 +44,26 @@ def assignments_auto_approve_task() -> None:
 )
 def job_stop_finalize_task(job_id: int) -> None:
     services.job_stop_finalize(job_id=job_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(BotoCoreError, ClientError, OSError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def data_object_annotations_write_task(data_object_id: int) -> None:
+    manifest_output.data_object_annotations_write(data_object_id=data_object_id)
+
+
+@shared_task
+def manifests_intermediate_schedule_task() -> None:
+    """Beat: queue a rewrite of the intermediate manifest of each job that labeled something."""
+    for job_id in manifest_output.intermediate_manifest_jobs_due():
+        manifest_intermediate_write_task.delay(job_id)
+
+
+@shared_task(acks_late=True)
+def manifest_intermediate_write_task(job_id: int) -> None:
+    # No retry: the next beat run writes it again if this one failed.
+    manifest_output.intermediate_manifest_write(job_id=job_id)

@@ -225,6 +225,9 @@ ENDPOINTS = [
         expect(200, **REQUESTER_OBJECT), body={"reason": "Wrong."},
     ),
     Endpoint("get", "/api/v1/balance", expect(200, **REQUESTER_COLLECTION)),
+    Endpoint("post", "/api/v1/labeling-jobs/pub/stop", expect(200, **REQUESTER_OBJECT)),
+    # the owner's job read its manifest without a bad line, so it has no error report: 404
+    Endpoint("get", "/api/v1/labeling-jobs/pub/manifest-errors", expect(404, **REQUESTER_OBJECT)),
     Endpoint(
         "post", "/api/v1/labeling-jobs", expect(201, **REQUESTER_CREATE),
         body={**job_spec(name="new"), "input_manifest_uri": "s3://groundwork-test/input/pub.manifest"},

@@ -9,6 +9,9 @@ from payments import money
 from workforce import qualifications
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
+NAME_PATTERN_MESSAGE = (
+    "Use letters, digits and hyphens, starting and ending with a letter or digit."
+)
 CATEGORY_DOCUMENT_VERSION = "2018-11-28"
 RESERVED_ATTRIBUTE_NAMES = {"source", "source-ref"}
 DEFAULT_AVAILABILITY_SECONDS = {
@@ -91,8 +94,15 @@ class InstructionsInput(serializers.Serializer):
 class JobSpecInput(serializers.Serializer):
     """The job spec (Ground Truth's CreateLabelingJob). `validated_data` is the model's fields."""
 
-    name = serializers.RegexField(NAME_PATTERN, max_length=63)
-    label_attribute_name = serializers.RegexField(NAME_PATTERN, max_length=127, required=False)
+    name = serializers.RegexField(
+        NAME_PATTERN, max_length=63, error_messages={"invalid": NAME_PATTERN_MESSAGE}
+    )
+    label_attribute_name = serializers.RegexField(
+        NAME_PATTERN,
+        max_length=127,
+        required=False,
+        error_messages={"invalid": NAME_PATTERN_MESSAGE},
+    )
     task_type = serializers.ChoiceField(choices=Job.TaskType.choices)
     input_manifest_uri = serializers.CharField(max_length=1024, required=False)
     input_s3_prefix = serializers.CharField(

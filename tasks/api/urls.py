@@ -35,4 +35,5 @@ urlpatterns = [
         name="worker-submit",
     ),
     path("", include("tasks.api.vendor")),
+    path("", include("tasks.api.manifests")),
 ]

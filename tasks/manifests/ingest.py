@@ -1,7 +1,21 @@
-"""Reading a job's input manifest into data objects: streamed, validated, all or nothing."""
+"""Reading a job's input manifest into data objects: streamed, validated, all or nothing.
 
-from django.db import transaction
+The manifest is read line by line and never held whole: good lines go straight to the database
+(PostgreSQL COPY, or bulk_create batches elsewhere), bad lines to a spooled error report. Both
+happen inside one transaction that also starts the job, so a single bad line, a budget the
+balance cannot cover or a crash leaves no object behind. A job given an S3 prefix instead of a
+manifest first gets a manifest built from the prefix's listing.
+"""
 
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from django.db import connection, transaction
+
+from marketplace import locks as job_locks
 from marketplace.errors import ApplicationError
 from marketplace.models import Job
 from marketplace.services import jobs
@@ -9,65 +23,185 @@ from tasks import storage
 from tasks.manifests import input as manifest_input
 from tasks.models import DataObject
 
-INGEST_BATCH_SIZE = 5000
-MAX_REPORTED_BAD_LINES = 20
+INGEST_BATCH_SIZE = 5000  # bulk_create batches where COPY is not available
+MAX_REASON_BAD_LINES = 5  # bad lines quoted in failure_reason; the report has every one
+REPORT_SPOOL_BYTES = 1024 * 1024
+BUILT_MANIFEST_CHUNK_BYTES = 1024 * 1024
+
+
+def input_errors_uri(job: Job) -> str:
+    return f"{job.output_prefix}manifests/input-errors.jsonl"
+
+
+def built_manifest_uri(job: Job) -> str:
+    return f"{job.output_prefix}manifests/input/built.manifest"
 
 
 class _ManifestInvalid(Exception):
-    def __init__(self, bad_lines: list[tuple[int, str]], bad_count: int) -> None:
-        self.bad_lines, self.bad_count = bad_lines, bad_count
+    """Bad lines were found: the first few for the reason, every one in the spooled report."""
+
+    def __init__(self, report: "_ErrorReport") -> None:
+        self.report = report
 
 
-def _failure_reason(error: _ManifestInvalid) -> str:
-    shown = "; ".join(f"line {n}: {reason.rstrip('.')}" for n, reason in error.bad_lines)
-    more = error.bad_count - len(error.bad_lines)
-    tail = f"; and {more} more bad lines" if more > 0 else ""
-    return f"The input manifest has {error.bad_count} invalid lines: {shown}{tail}."
+class _PrefixEmpty(Exception):
+    pass
+
+
+class _ErrorReport:
+    """Every bad line as a JSON line `{"line": n, "reason": "..."}`, spooled to disk when big."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: list[tuple[int, str]] = []
+        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=REPORT_SPOOL_BYTES)
+
+    def add(self, number: int, reason: str) -> None:
+        self.count += 1
+        if len(self.first) < MAX_REASON_BAD_LINES:
+            self.first.append((number, reason))
+        self._spool.write(json.dumps({"line": number, "reason": reason}).encode() + b"\n")
+
+    def chunks(self) -> Iterator[bytes]:
+        self._spool.seek(0)
+        while chunk := self._spool.read(REPORT_SPOOL_BYTES):
+            yield chunk
+
+    def close(self) -> None:
+        self._spool.close()
+
+    def failure_reason(self, *, report_uri: str | None) -> str:
+        shown = "; ".join(f"line {n}: {reason.rstrip('.')}" for n, reason in self.first)
+        more = self.count - len(self.first)
+        tail = f"; and {more} more" if more > 0 else ""
+        lines = "line" if self.count == 1 else "lines"
+        reason = f"The input manifest has {self.count} invalid {lines}: {shown}{tail}."
+        if report_uri:
+            reason += f" Every bad line is listed in {report_uri}."
+        return reason
 
 
 def manifest_ingest(*, job_id: int) -> Job:
     """Read the input manifest as a stream and create one data object per line, all or nothing.
 
-    Any bad line fails the job and leaves no object behind; so does a budget the requester's
-    balance cannot cover.
+    Any bad line fails the job with a report of every bad line and leaves no object behind; so
+    does a budget the requester's balance cannot cover. Running it again changes nothing.
     """
     job = Job.objects.select_related("organization").get(pk=job_id)
     if job.status != Job.Status.INITIALIZING:
         return job
+    if not job.input_manifest_uri and job.input_s3_prefix:
+        try:
+            uri = _manifest_build_from_prefix(job=job)
+        except _PrefixEmpty:
+            extensions = ", ".join(manifest_input.supported_extensions(job.task_type))
+            return _job_fail(
+                job=job,
+                reason=f"The input prefix {job.input_s3_prefix} holds no object with a "
+                f"supported extension ({extensions}) for {job.task_type}.",
+            )
+        except storage.StorageErrors as error:
+            return _job_fail(
+                job=job, reason=f"The input prefix {job.input_s3_prefix} cannot be listed: {error}."
+            )
+        Job.objects.filter(pk=job.pk).update(input_manifest_uri=uri)
+        job.input_manifest_uri = uri
     try:
         with transaction.atomic():
+            # Held until commit: a second run of this task waits here, then finds the job
+            # started; a stop request waits for the objects to exist.
+            if job_locks.job_for_update(pk=job.pk).status != Job.Status.INITIALIZING:
+                return Job.objects.get(pk=job.pk)
             count = _data_objects_create(job=job)
             if count == 0:
-                raise _ManifestInvalid([(0, "the manifest has no objects")], 1)
+                return _job_fail(job=job, reason="The input manifest has no objects.")
             return jobs.job_start(job=job, object_count=count)
     except _ManifestInvalid as error:
-        return jobs.job_fail(job=job, reason=_failure_reason(error))
+        return _job_fail_with_report(job=job, report=error.report)
     except storage.StorageErrors as error:
-        return jobs.job_fail(
+        return _job_fail(
             job=job, reason=f"The input manifest {job.input_manifest_uri} cannot be read: {error}."
         )
-    except UnicodeDecodeError:
-        return jobs.job_fail(job=job, reason="The input manifest is not UTF-8 text.")
     except ApplicationError as error:
-        return jobs.job_fail(job=job, reason=error.message)
+        if error.code == "invalid_transition":  # stopped meanwhile: nothing to start or fail
+            return Job.objects.get(pk=job.pk)
+        return _job_fail(job=job, reason=error.message)
+
+
+def _job_fail(*, job: Job, reason: str, report_uri: str = "") -> Job:
+    try:
+        with transaction.atomic():
+            failed = jobs.job_fail(job=job, reason=reason)
+            if report_uri:
+                Job.objects.filter(pk=failed.pk).update(failure_report_uri=report_uri)
+                failed.failure_report_uri = report_uri
+            return failed
+    except ApplicationError as error:
+        if error.code != "invalid_transition":
+            raise
+        return Job.objects.get(pk=job.pk)  # already failed, stopped or finished
+
+
+def _job_fail_with_report(*, job: Job, report: "_ErrorReport") -> Job:
+    report_uri = input_errors_uri(job)
+    try:
+        storage.write(report_uri, report.chunks(), content_type="application/jsonl")
+    except storage.StorageErrors:
+        report_uri = ""  # the reason still names the first bad lines
+    finally:
+        report.close()
+    return _job_fail(
+        job=job, reason=report.failure_reason(report_uri=report_uri), report_uri=report_uri
+    )
 
 
 def _data_objects_create(*, job: Job) -> int:
+    """Validate every line; write the good ones until the first bad one. Raises
+    _ManifestInvalid when any line is bad (the caller's transaction then creates nothing)."""
+    report = _ErrorReport()
+    position = 0
+    lines = storage.iter_byte_lines(
+        job.input_manifest_uri, max_line_bytes=manifest_input.MAX_LINE_BYTES
+    )
+    try:
+        with _object_writer(job=job) as write:
+            for number, raw in enumerate(lines, start=1):
+                if manifest_input.is_blank(raw):
+                    continue
+                try:
+                    record = manifest_input.parse_input_line(
+                        manifest_input.decode_line(raw),
+                        task_type=job.task_type,
+                        label_attribute_name=job.label_attribute_name,
+                    )
+                except manifest_input.InvalidLine as error:
+                    report.add(number, str(error))
+                    continue
+                if not report.count:  # once a line is bad, only validate: the job will fail
+                    write(position, record)
+                position += 1
+    except BaseException:
+        report.close()
+        raise
+    if report.count:
+        raise _ManifestInvalid(report)
+    report.close()
+    return position
+
+
+_Write = Callable[[int, manifest_input.InputRecord], None]
+
+
+@contextmanager
+def _object_writer(*, job: Job) -> Iterator[_Write]:
+    """A function that adds one data object; every object is written when the block ends."""
+    if _copy_available():
+        with connection.cursor() as cursor, _copy_writer(cursor, job=job) as write:
+            yield write
+        return
     batch: list[DataObject] = []
-    bad: list[tuple[int, str]] = []
-    bad_count = position = 0
-    for number, raw in enumerate(storage.iter_lines(job.input_manifest_uri), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = manifest_input.parse_input_line(raw, task_type=job.task_type)
-        except manifest_input.InvalidLine as error:
-            bad_count += 1
-            if len(bad) < MAX_REPORTED_BAD_LINES:
-                bad.append((number, str(error)))
-            continue
-        if bad_count:
-            continue  # keep validating, but stop writing: the job will fail
+
+    def add(position: int, record: manifest_input.InputRecord) -> None:
         batch.append(
             DataObject(
                 job=job,
@@ -77,11 +211,67 @@ def _data_objects_create(*, job: Job) -> int:
                 source=record.source,
             )
         )
-        position += 1
         if len(batch) >= INGEST_BATCH_SIZE:
             DataObject.objects.bulk_create(batch)
-            batch = []
-    if bad_count:
-        raise _ManifestInvalid(bad, bad_count)
+            batch.clear()
+
+    yield add
     DataObject.objects.bulk_create(batch)
-    return position
+
+
+def _copy_available() -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3  # psycopg 2 has no cursor.copy()
+
+
+@contextmanager
+def _copy_writer(cursor, *, job: Job) -> Iterator[_Write]:
+    """PostgreSQL COPY into the data object table, in the caller's transaction. Every column
+    is written: the ones a manifest line sets, and the model's defaults for the others."""
+    varying = ("job", "position", "input_line", "source_ref", "source")
+    fields = [f for f in DataObject._meta.concrete_fields if not f.primary_key]
+    defaults = [
+        f.get_db_prep_save(f.get_default(), connection) for f in fields if f.name not in varying
+    ]
+    columns = [f.column for f in fields if f.name in varying]
+    columns += [f.column for f in fields if f.name not in varying]
+    quote = connection.ops.quote_name
+    sql = f"COPY {quote(DataObject._meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    with cursor.copy(sql) as copy:
+        write_row, job_id = copy.write_row, job.pk
+
+        def add(position: int, record: manifest_input.InputRecord) -> None:
+            write_row(
+                (job_id, position, record.input_line, record.source_ref, record.source, *defaults)
+            )
+
+        yield add
+
+
+def _manifest_build_from_prefix(*, job: Job) -> str:
+    """Write a manifest with one `{"source-ref": ...}` line per supported object under the
+    job's prefix, in key order; raises _PrefixEmpty when there is none."""
+    uri = built_manifest_uri(job)
+
+    def chunks() -> Iterator[bytes]:
+        buffer: list[bytes] = []
+        size = found = 0
+        for object_uri in storage.iter_object_uris(job.input_s3_prefix):
+            if not manifest_input.has_supported_extension(object_uri, task_type=job.task_type):
+                continue
+            line = json.dumps({"source-ref": object_uri}).encode() + b"\n"
+            buffer.append(line)
+            size += len(line)
+            found += 1
+            if size >= BUILT_MANIFEST_CHUNK_BYTES:
+                yield b"".join(buffer)
+                buffer, size = [], 0
+        if not found:
+            raise _PrefixEmpty  # aborts the write: nothing is left behind
+        yield b"".join(buffer)
+
+    storage.write(uri, chunks(), content_type="application/jsonl")
+    return uri

@@ -148,7 +148,9 @@ def test_a_spec_with_several_bad_fields_names_each_one_and_creates_nothing(
         "code": "invalid",
         "detail": "The request is not valid.",
         "fields": {
-            "name": ["This value does not match the required pattern."],
+            "name": [
+                "Use letters, digits and hyphens, starting and ending with a letter or digit."
+            ],
             "workers_per_object": ["Ensure this value is less than or equal to 9."],
             "reward_per_task": ["Amounts are in tenths of a cent at most (three decimal places)."],
             "label_categories": ["Classification needs at least 2 labels."],

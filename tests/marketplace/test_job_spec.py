@@ -3,10 +3,10 @@
 import pytest
 
 from marketplace.api.serializers import JobSpecInput
-from marketplace.errors import _flatten
+from marketplace.errors import field_errors
 from tests.factories import job_spec
 
-PATTERN_MESSAGE = "This value does not match the required pattern."
+PATTERN_MESSAGE = "Use letters, digits and hyphens, starting and ending with a letter or digit."
 
 
 def validate(**overrides) -> JobSpecInput:
@@ -23,7 +23,7 @@ def without(*names: str, **overrides) -> dict:
 
 
 def errors(payload: JobSpecInput) -> dict[str, list[str]]:
-    return _flatten(payload.errors)
+    return field_errors(payload.errors)
 
 
 # --- name ----------------------------------------------------------------------------------------

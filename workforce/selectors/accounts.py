@@ -94,3 +94,8 @@ def team_memberships_for(*, worker: Worker) -> QuerySet[TeamMember]:
         .select_related("team__organization", "team__vendor")
         .order_by("team__name", "pk")
     )
+
+
+def vendor_list() -> QuerySet[Vendor]:
+    """Every vendor organisation a requester can offer work to."""
+    return Vendor.objects.order_by("name", "pk")
