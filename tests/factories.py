@@ -78,6 +78,19 @@ def job_spec(**overrides) -> dict:
     return {key: value for key, value in spec.items() if value is not None}
 
 
+def job_created(organization, **overrides):
+    """A job as POST /api/v1/labeling-jobs creates it: Initializing, its manifest not read."""
+    from marketplace.api.serializers import JobSpecInput
+
+    payload = JobSpecInput(data=job_spec(**overrides))
+    payload.is_valid(raise_exception=True)
+    return jobs.job_create(
+        organization=organization,
+        created_by=organization.memberships.get().user,
+        spec=payload.validated_data,
+    )
+
+
 def job_in_progress(
     organization,
     *,
@@ -88,7 +101,6 @@ def job_in_progress(
 ):
     """A funded public job whose manifest of `objects` images has been read: InProgress.
     With rewrite_manifest=False the job reads the input manifest already at its URI."""
-    from marketplace.api.serializers import JobSpecInput
     from marketplace.models import Job
     from payments import services as payments
     from tasks.manifests import ingest
@@ -104,13 +116,7 @@ def job_in_progress(
         amount_mills=funds_mills,
         reference=f"fund-{organization.pk}-{spec['name']}",
     )
-    payload = JobSpecInput(data=spec)
-    payload.is_valid(raise_exception=True)
-    job = jobs.job_create(
-        organization=organization,
-        created_by=organization.memberships.get().user,
-        spec=payload.validated_data,
-    )
+    job = job_created(organization, **overrides)
     ingest.manifest_ingest(job_id=job.pk)
     job = Job.objects.get(pk=job.pk)
     assert job.status == Job.Status.IN_PROGRESS, job.failure_reason

@@ -7,7 +7,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from marketplace.api.serializers import JobSpecInput
 from marketplace.models import Job
 from marketplace.services import jobs
 from tasks import services as queue
@@ -15,8 +14,8 @@ from tasks.manifests import ingest
 from tests.factories import (
     OrganizationFactory,
     WorkerFactory,
+    job_created,
     job_in_progress,
-    job_spec,
     put_manifest,
 )
 from workforce.services import teams
@@ -33,17 +32,6 @@ def text_of(response) -> str:
 
 def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
-
-
-def job_created(organization, **overrides) -> Job:
-    """A job as the API creates it (Initializing: its manifest is not read in these tests)."""
-    payload = JobSpecInput(data=job_spec(**overrides))
-    payload.is_valid(raise_exception=True)
-    return jobs.job_create(
-        organization=organization,
-        created_by=organization.memberships.get().user,
-        spec=payload.validated_data,
-    )
 
 
 def label(job: Job) -> None:

@@ -11,24 +11,11 @@ from tasks import storage
 from tasks.manifests import ingest
 from tasks.models import DataObject
 from tests.conftest import bearer_client
-from tests.factories import OrganizationFactory, WorkerFactory, job_spec, put_manifest
+from tests.factories import OrganizationFactory, WorkerFactory, job_created, put_manifest
 
 pytestmark = pytest.mark.django_db
 
 MANIFEST = "s3://groundwork-test/input/pets.manifest"
-
-
-def create_job(organization, **overrides) -> Job:
-    from marketplace.api.serializers import JobSpecInput
-    from marketplace.services import jobs
-
-    payload = JobSpecInput(data=job_spec(**overrides))
-    payload.is_valid(raise_exception=True)
-    return jobs.job_create(
-        organization=organization,
-        created_by=organization.memberships.get().user,
-        spec=payload.validated_data,
-    )
 
 
 def test_objects_are_created_in_manifest_order_and_escrow_is_reserved(organization):
@@ -41,7 +28,7 @@ def test_objects_are_created_in_manifest_order_and_escrow_is_reserved(organizati
             {"source-ref": "s3://groundwork-test/b.png"},
         ],
     )
-    job = create_job(organization, workers_per_object=2)
+    job = job_created(organization, workers_per_object=2)
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -80,7 +67,7 @@ def test_every_bad_line_is_reported_and_nothing_is_created(organization):
             {"source-ref": "s3://groundwork-test/e.png"},
         ],
     )
-    job = create_job(organization)
+    job = job_created(organization)
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -103,7 +90,7 @@ def test_every_bad_line_is_reported_and_nothing_is_created(organization):
 def test_a_budget_the_balance_cannot_cover_fails_the_job(organization):
     payments.funding_record(owner=organization.ledger_owner, amount_mills=139, reference="f")
     put_manifest(MANIFEST, [{"source-ref": "s3://groundwork-test/a.png"}])
-    job = create_job(organization, workers_per_object=1)  # needs 50 + 10 + 80 = 140
+    job = job_created(organization, workers_per_object=1)  # needs 50 + 10 + 80 = 140
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -115,7 +102,7 @@ def test_a_budget_the_balance_cannot_cover_fails_the_job(organization):
 
 
 def test_a_missing_manifest_fails_the_job_with_its_uri(organization):
-    job = create_job(organization, input_manifest_uri="s3://groundwork-test/nowhere.manifest")
+    job = job_created(organization, input_manifest_uri="s3://groundwork-test/nowhere.manifest")
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -129,7 +116,7 @@ def test_a_missing_manifest_fails_the_job_with_its_uri(organization):
 
 def test_an_empty_manifest_fails_the_job(organization):
     put_manifest(MANIFEST, ["", ""])
-    job = create_job(organization)
+    job = job_created(organization)
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -142,7 +129,7 @@ def test_an_empty_manifest_fails_the_job(organization):
 def test_ingesting_twice_changes_nothing(organization):
     payments.funding_record(owner=organization.ledger_owner, amount_mills=5_000, reference="f")
     put_manifest(MANIFEST, [{"source-ref": "s3://groundwork-test/a.png"}])
-    job = create_job(organization)
+    job = job_created(organization)
     ingest.manifest_ingest(job_id=job.pk)
 
     ingest.manifest_ingest(job_id=job.pk)
@@ -164,7 +151,7 @@ def test_the_report_lists_every_bad_line_and_the_reason_only_the_first_five(orga
     good = {"source-ref": "s3://groundwork-test/a.png"}
     lines = [good if n % 3 else {"source-ref": f"s3://groundwork-test/{n}.gif"} for n in range(20)]
     put_manifest(MANIFEST, lines)
-    job = create_job(organization)
+    job = job_created(organization)
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -198,7 +185,7 @@ def test_lines_that_are_not_utf8_or_far_too_long_are_reported_by_number(organiza
         [good, b'{"source-ref": "s3://groundwork-test/\xff.png"}', b"x" * 500_000, good, b"\r"]
     )
     storage.write(MANIFEST, [manifest])
-    job = create_job(organization)
+    job = job_created(organization)
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -215,7 +202,7 @@ def test_a_report_that_cannot_be_written_still_fails_the_job_with_its_first_line
     organization, monkeypatch
 ):
     put_manifest(MANIFEST, ["[]"])
-    job = create_job(organization)
+    job = job_created(organization)
 
     def unwritable(uri, chunks, **kwargs):
         raise OSError("the bucket is read-only")
@@ -242,7 +229,7 @@ def test_both_writers_store_the_same_objects(organization, monkeypatch, writer):
         {"source": "\\N is not null"},
     ]
     put_manifest(MANIFEST, lines)
-    job = create_job(organization, task_type="text_classification")
+    job = job_created(organization, task_type="text_classification")
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -270,7 +257,7 @@ def test_a_manifest_in_local_storage_is_ingested_the_same_way(organization, sett
             b'ndwork-test/b.png"}',
         ],
     )
-    job = create_job(organization)
+    job = job_created(organization)
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -303,7 +290,7 @@ def earlier_output_line(n: int, attribute: str = "species") -> dict:
 def test_an_earlier_jobs_output_manifest_is_valid_input_and_passes_through(organization):
     payments.funding_record(owner=organization.ledger_owner, amount_mills=5_000, reference="f")
     put_manifest(MANIFEST, [earlier_output_line(0), earlier_output_line(1)])
-    job = create_job(organization, label_attribute_name="breed")
+    job = job_created(organization, label_attribute_name="breed")
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -317,7 +304,7 @@ def test_an_earlier_jobs_output_manifest_is_valid_input_and_passes_through(organ
 
 def test_chained_input_that_already_has_the_label_attribute_fails_the_job(organization):
     put_manifest(MANIFEST, [earlier_output_line(0, "breed"), earlier_output_line(1)])
-    job = create_job(organization, label_attribute_name="species")
+    job = job_created(organization, label_attribute_name="species")
 
     ingest.manifest_ingest(job_id=job.pk)
 
@@ -338,7 +325,7 @@ def test_chained_input_that_already_has_the_label_attribute_fails_the_job(organi
 @pytest.fixture
 def failed_job(organization):
     put_manifest(MANIFEST, [{"source-ref": "s3://groundwork-test/a.png"}, "[]", "{"])
-    job = create_job(organization)
+    job = job_created(organization)
     ingest.manifest_ingest(job_id=job.pk)
     return job
 
@@ -386,7 +373,7 @@ def test_a_client_may_ask_for_jsonl_explicitly(failed_job, requester_client):
 def test_a_job_without_a_report_has_nothing_to_download(organization, requester_client):
     payments.funding_record(owner=organization.ledger_owner, amount_mills=5_000, reference="f")
     put_manifest(MANIFEST, [{"source-ref": "s3://groundwork-test/a.png"}])
-    job = create_job(organization)
+    job = job_created(organization)
     ingest.manifest_ingest(job_id=job.pk)
 
     response = requester_client.get("/api/v1/labeling-jobs/pets/manifest-errors")
