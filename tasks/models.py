@@ -8,6 +8,9 @@ class DataObject(models.Model):
         PENDING = "pending"
         LABELED = "labeled"
         FAILED = "failed"
+        # The input line already holds this job's label (a job continued by chaining): it is
+        # copied to the output as read and never sent to workers.
+        CARRIED = "carried"
 
     job = models.ForeignKey(
         "marketplace.Job", on_delete=models.CASCADE, related_name="data_objects"

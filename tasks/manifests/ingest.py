@@ -159,7 +159,7 @@ def _data_objects_create(*, job: Job) -> int:
     """Validate every line; write the good ones until the first bad one. Raises
     _ManifestInvalid when any line is bad (the caller's transaction then creates nothing)."""
     report = _ErrorReport()
-    position = 0
+    position = to_label = 0
     lines = storage.iter_byte_lines(
         job.input_manifest_uri, max_line_bytes=manifest_input.MAX_LINE_BYTES
     )
@@ -180,13 +180,20 @@ def _data_objects_create(*, job: Job) -> int:
                 if not report.count:  # once a line is bad, only validate: the job will fail
                     write(position, record)
                 position += 1
+                to_label += not record.carried
     except BaseException:
         report.close()
         raise
     if report.count:
         raise _ManifestInvalid(report)
     report.close()
-    return position
+    if position and not to_label:
+        raise ApplicationError(
+            "nothing_to_label",
+            f"Every object in the manifest already has a label named "
+            f"'{job.label_attribute_name}': there is nothing left to label.",
+        )
+    return to_label
 
 
 _Write = Callable[[int, manifest_input.InputRecord], None]
@@ -209,6 +216,7 @@ def _object_writer(*, job: Job) -> Iterator[_Write]:
                 input_line=record.input_line,
                 source_ref=record.source_ref,
                 source=record.source,
+                status=_status(record),
             )
         )
         if len(batch) >= INGEST_BATCH_SIZE:
@@ -217,6 +225,10 @@ def _object_writer(*, job: Job) -> Iterator[_Write]:
 
     yield add
     DataObject.objects.bulk_create(batch)
+
+
+def _status(record: manifest_input.InputRecord) -> str:
+    return DataObject.Status.CARRIED if record.carried else DataObject.Status.PENDING
 
 
 def _copy_available() -> bool:
@@ -231,12 +243,12 @@ def _copy_available() -> bool:
 def _copy_writer(cursor, *, job: Job) -> Iterator[_Write]:
     """PostgreSQL COPY into the data object table, in the caller's transaction. Every column
     is written: the ones a manifest line sets, and the model's defaults for the others."""
-    varying = ("job", "position", "input_line", "source_ref", "source")
+    varying = ("job", "position", "input_line", "source_ref", "source", "status")
     fields = [f for f in DataObject._meta.concrete_fields if not f.primary_key]
     defaults = [
         f.get_db_prep_save(f.get_default(), connection) for f in fields if f.name not in varying
     ]
-    columns = [f.column for f in fields if f.name in varying]
+    columns = [DataObject._meta.get_field(name).column for name in varying]  # the row's order
     columns += [f.column for f in fields if f.name not in varying]
     quote = connection.ops.quote_name
     sql = f"COPY {quote(DataObject._meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN"
@@ -245,7 +257,15 @@ def _copy_writer(cursor, *, job: Job) -> Iterator[_Write]:
 
         def add(position: int, record: manifest_input.InputRecord) -> None:
             write_row(
-                (job_id, position, record.input_line, record.source_ref, record.source, *defaults)
+                (
+                    job_id,
+                    position,
+                    record.input_line,
+                    record.source_ref,
+                    record.source,
+                    _status(record),
+                    *defaults,
+                )
             )
 
         yield add

@@ -35,6 +35,7 @@ class InputRecord:
     input_line: str
     source_ref: str
     source: str
+    carried: bool = False  # already labeled under the job's label attribute
 
 
 class InvalidLine(ValueError):
@@ -70,8 +71,9 @@ def decode_line(raw: bytes) -> str:
 def parse_input_line(raw: str, *, task_type: str, label_attribute_name: str = "") -> InputRecord:
     """Validate one manifest line for a job of `task_type`; InvalidLine says what is wrong.
 
-    With `label_attribute_name`, a line that already holds that label (`<attr>` or
-    `<attr>-metadata`, as an earlier job's output does) is refused: its label would be lost.
+    With `label_attribute_name`, a line that already holds that label (`<attr>`, as the output
+    of an earlier job under the same name does) is `carried`: a job continued by chaining keeps
+    that label and labels only the other lines.
     """
     if len(raw) > MAX_LINE_CHARS:
         raise InvalidLine(f"the line is longer than {MAX_LINE_CHARS:,} characters")
@@ -90,14 +92,14 @@ def parse_input_line(raw: str, *, task_type: str, label_attribute_name: str = ""
         _check_source_ref(source_ref, task_type=task_type)
     else:
         _check_source(source, task_type=task_type)
-    if label_attribute_name and (
-        label_attribute_name in data or f"{label_attribute_name}-metadata" in data
-    ):
+    carried = bool(label_attribute_name) and label_attribute_name in data
+    if label_attribute_name and not carried and f"{label_attribute_name}-metadata" in data:
         raise InvalidLine(
-            f"the line already has a label named {label_attribute_name}; "
-            "choose another label_attribute_name"
+            f"the line has '{label_attribute_name}-metadata' but no '{label_attribute_name}'"
         )
-    return InputRecord(input_line=raw, source_ref=source_ref or "", source=source or "")
+    return InputRecord(
+        input_line=raw, source_ref=source_ref or "", source=source or "", carried=carried
+    )
 
 
 def _check_source_ref(source_ref: object, *, task_type: str) -> None:

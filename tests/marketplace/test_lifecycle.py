@@ -220,3 +220,39 @@ def test_the_four_classification_types_are_accepted(requester_client):
         put_manifest(spec["input_manifest_uri"], [{"source": "text"}])
         response = requester_client.post("/api/v1/labeling-jobs", spec, format="json")
         assert (task_type, response.status_code) == (task_type, 201)
+
+
+def test_a_stopped_job_is_continued_by_a_new_job_under_the_same_label(
+    organization, django_capture_on_commit_callbacks
+):
+    # Given a job stopped after labeling one of three objects
+    first = job_in_progress(organization, objects=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        label(first)
+        jobs.job_stop(job=first, reason="Paused.")
+    first.refresh_from_db()
+    first_lines = output_lines(first)
+
+    # When a new job with the same label attribute continues from its output
+    second = job_in_progress(
+        organization,
+        objects=3,
+        name="pets-continued",
+        input_manifest_uri=first.output_manifest_uri,
+        rewrite_manifest=False,
+    )
+    assert second.object_count == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        label(second)
+        label(second)
+
+    # Then the first label is kept as it was and the other two are labeled now
+    second.refresh_from_db()
+    assert second.status == Job.Status.COMPLETED
+    lines = output_lines(second)
+    assert lines[0] == first_lines[0]
+    assert [line["animal-metadata"]["job-name"] for line in lines] == [
+        "labeling-job/pets",
+        "labeling-job/pets-continued",
+        "labeling-job/pets-continued",
+    ]

@@ -302,21 +302,39 @@ def test_an_earlier_jobs_output_manifest_is_valid_input_and_passes_through(organ
     ]
 
 
-def test_chained_input_that_already_has_the_label_attribute_fails_the_job(organization):
-    put_manifest(MANIFEST, [earlier_output_line(0, "breed"), earlier_output_line(1)])
+def test_a_job_continued_by_chaining_labels_only_what_is_not_labeled_yet(organization):
+    # Given an earlier output where line 1 has a species label and line 2 has none
+    payments.funding_record(owner=organization.ledger_owner, amount_mills=5_000, reference="f")
+    unlabeled = {"source-ref": "s3://groundwork-test/images/1.jpg"}
+    put_manifest(MANIFEST, [earlier_output_line(0), unlabeled])
+
+    # When a job with the same label attribute reads it
+    job = job_created(organization, label_attribute_name="species", workers_per_object=1)
+    ingest.manifest_ingest(job_id=job.pk)
+
+    # Then only the unlabeled object is to be labeled (and paid for)
+    job.refresh_from_db()
+    assert (job.status, job.object_count) == (Job.Status.IN_PROGRESS, 1)
+    assert list(DataObject.objects.order_by("position").values_list("status", flat=True)) == [
+        DataObject.Status.CARRIED,
+        DataObject.Status.PENDING,
+    ]
+    assert ledger.balance_mills(kind="job_escrow", owner=f"job:{job.pk}") == 50 + 10 + 80
+
+
+def test_a_continued_job_with_nothing_left_to_label_fails_with_a_reason(organization):
+    put_manifest(MANIFEST, [earlier_output_line(0), earlier_output_line(1)])
     job = job_created(organization, label_attribute_name="species")
 
     ingest.manifest_ingest(job_id=job.pk)
 
     job.refresh_from_db()
-    assert job.status == Job.Status.FAILED
-    assert report_lines() == [
-        {
-            "line": 2,
-            "reason": "the line already has a label named species; "
-            "choose another label_attribute_name",
-        }
-    ]
+    assert (job.status, job.failure_reason) == (
+        Job.Status.FAILED,
+        "Every object in the manifest already has a label named 'species': "
+        "there is nothing left to label.",
+    )
+    assert DataObject.objects.count() == 0
 
 
 # --- GET /api/v1/labeling-jobs/{name}/manifest-errors -----------------------------------------

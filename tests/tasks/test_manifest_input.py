@@ -176,14 +176,21 @@ def test_a_line_of_an_earlier_jobs_output_is_valid_chained_input():
     assert record.input_line == earlier  # the earlier label passes through untouched
 
 
-@pytest.mark.parametrize("key", ["species", "species-metadata"])
-def test_a_chained_line_that_already_has_the_new_label_attribute_is_refused(key):
-    raw = line(**{"source-ref": "s3://bucket/a.jpg", key: 1})
+def test_a_line_already_labeled_under_the_jobs_attribute_is_carried_through():
+    raw = line(**{"source-ref": "s3://bucket/a.jpg", "species": 1, "species-metadata": {}})
+
+    record = parse_input_line(raw, task_type="image_classification", label_attribute_name="species")
+
+    assert (record.carried, record.input_line) == (True, raw)
+    assert parse_input_line(raw, task_type="image_classification").carried is False
+
+
+def test_a_label_metadata_without_its_label_is_refused():
+    raw = line(**{"source-ref": "s3://bucket/a.jpg", "species-metadata": {}})
 
     assert reason(raw, "image_classification", label_attribute_name="species") == (
-        "the line already has a label named species; choose another label_attribute_name"
+        "the line has 'species-metadata' but no 'species'"
     )
-    assert parse_input_line(raw, task_type="image_classification").input_line == raw
 
 
 def test_bytes_that_are_not_utf8_are_refused_with_their_position():
