@@ -4,6 +4,8 @@ from django.utils import timezone
 
 from marketplace import selectors as jobs
 from marketplace.models import Job
+from tasks import storage
+from tasks.manifests import input as manifest_input
 from tasks.models import Assignment, DataObject
 from workforce.models import Organization, Worker
 
@@ -80,3 +82,23 @@ def assignment_get_for_review(*, organization: Organization, job: Job, pk: int) 
     if assignment is None:
         raise Http404("No such assignment.")
     return assignment
+
+
+def assignment_task_input(*, assignment: Assignment) -> dict | None:
+    """What the worker labels while the lease runs: the text of a text task (inline, or read
+    from its .txt object), or for an image a URL presigned for the rest of the lease only."""
+    if assignment.status != Assignment.Status.RESERVED:
+        return None
+    data_object = assignment.data_object
+    if not data_object.source_ref:
+        return {"taskObject": data_object.source}
+    if assignment.job.task_type in manifest_input.TEXT_TASK_TYPES:
+        limit = manifest_input.MAX_SOURCE_CHARS
+        try:
+            raw = storage.read_bytes(data_object.source_ref)
+        except storage.StorageErrors:
+            return {"taskObject": "", "taskObjectError": "The text of this task cannot be read."}
+        return {"taskObject": raw[: 4 * limit].decode("utf-8", errors="replace")[:limit]}
+    seconds_left = (assignment.expires_at - timezone.now()).total_seconds()
+    url = storage.presigned_get_url(data_object.source_ref, expires_in=int(seconds_left) + 1)
+    return {"taskObject": url, "taskObjectUrl": True}

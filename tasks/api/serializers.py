@@ -1,8 +1,7 @@
-from django.utils import timezone
 from rest_framework import serializers
 
 from marketplace.models import Job
-from tasks import storage
+from tasks import selectors
 from tasks.models import Assignment
 
 
@@ -49,15 +48,12 @@ class WorkerAssignmentOutput(serializers.ModelSerializer):
         }
 
     def get_task_input(self, assignment: Assignment) -> dict | None:
-        """The object to label; image URLs are presigned for the rest of this lease only."""
-        if assignment.status != Assignment.Status.RESERVED:
-            return None
-        data_object = assignment.data_object
-        if not data_object.source_ref:
-            return {"taskObject": data_object.source}
-        seconds_left = (assignment.expires_at - timezone.now()).total_seconds()
-        url = storage.presigned_get_url(data_object.source_ref, expires_in=int(seconds_left) + 1)
+        """The object to label: a text, or an image URL presigned for this lease only."""
+        task_input = selectors.assignment_task_input(assignment=assignment)
+        if task_input is None or not task_input.pop("taskObjectUrl", False):
+            return task_input
         request = self.context.get("request")
+        url = task_input["taskObject"]
         return {"taskObject": request.build_absolute_uri(url) if request else url}
 
 
