@@ -9,12 +9,12 @@ import django_filters
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace import selectors as jobs
+from marketplace.api_views import ScopedListApi
 from marketplace.models import Job, VendorOffer
 from marketplace.services import offers as services
 from payments import money
@@ -110,14 +110,13 @@ class VendorOfferFilter(django_filters.FilterSet):
 # --- requester -----------------------------------------------------------------------------------
 
 
-class RequesterOfferListCreateApi(ListAPIView):
+class RequesterOfferListCreateApi(ScopedListApi):
     permission_classes = [IsRequester]
     serializer_class = RequesterOfferOutput
     filterset_class = RequesterOfferFilter
+    model = VendorOffer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
-            return VendorOffer.objects.none()
+    def scoped_queryset(self):
         return jobs.vendor_offer_list_for_organization(organization=self.request.organization)
 
     @extend_schema(request=OfferCreateInput, responses={201: RequesterOfferOutput})
@@ -155,14 +154,13 @@ class RequesterOfferWithdrawApi(APIView):
 
 
 @extend_schema_view(get=extend_schema(operation_id="v1_vendor_side_offers_list"))
-class VendorOfferListApi(ListAPIView):
+class VendorOfferListApi(ScopedListApi):
     permission_classes = [IsVendorManager]
     serializer_class = VendorOfferOutput
     filterset_class = VendorOfferFilter
+    model = VendorOffer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return VendorOffer.objects.none()
+    def scoped_queryset(self):
         return jobs.vendor_offer_list_for_vendor(vendor=self.request.vendor)
 
 

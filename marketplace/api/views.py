@@ -1,13 +1,13 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace import selectors
 from marketplace.api.serializers import JobOutput, JobSpecInput
+from marketplace.api_views import ScopedListApi
 from marketplace.models import Job
 from marketplace.services import jobs as services
 from payments import money
@@ -27,14 +27,13 @@ class JobFilter(django_filters.FilterSet):
         fields = ["status"]
 
 
-class JobListCreateApi(ListAPIView):
+class JobListCreateApi(ScopedListApi):
     permission_classes = [IsRequester]
     serializer_class = JobOutput
     filterset_class = JobFilter
+    model = Job
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
-            return Job.objects.none()
+    def scoped_queryset(self):
         return selectors.job_list_for(organization=self.request.organization)
 
     @extend_schema(request=JobSpecInput, responses={201: JobOutput})

@@ -4,11 +4,11 @@ generated (`vendor/workers`), and the vendor's own balances (`vendor/earnings`).
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api_views import ScopedListApi
 from payments import money
 from tasks import vendor_stats
 from workforce.models import Worker
@@ -38,15 +38,14 @@ class VendorEarningsOutput(serializers.Serializer):
     available_mills = serializers.IntegerField()
 
 
-class VendorWorkerListApi(ListAPIView):
+class VendorWorkerListApi(ScopedListApi):
     """The vendor's workers (members of its teams) with their statistics on its jobs."""
 
     permission_classes = [IsVendorManager]
     serializer_class = VendorWorkerOutput
+    model = Worker
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
-            return Worker.objects.none()
+    def scoped_queryset(self):
         return vendor_stats.vendor_worker_list_for(vendor=self.request.vendor)
 
     def list(self, request: Request, *args, **kwargs) -> Response:

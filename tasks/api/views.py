@@ -1,11 +1,11 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace import selectors as jobs
+from marketplace.api_views import ScopedListApi
 from marketplace.models import Job
 from tasks import selectors, services
 from tasks.api.serializers import (
@@ -18,13 +18,12 @@ from tasks.models import Assignment
 from workforce.permissions import IsRequester, IsWorker
 
 
-class JobBoardApi(ListAPIView):
+class JobBoardApi(ScopedListApi):
     permission_classes = [IsWorker]
     serializer_class = JobBoardOutput
+    model = Job
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
-            return Job.objects.none()
+    def scoped_queryset(self):
         return selectors.job_board_for(worker=self.request.worker)
 
 
@@ -65,14 +64,13 @@ class AssignmentSubmitApi(APIView):
         return Response(WorkerAssignmentOutput(assignment, context={"request": request}).data)
 
 
-class ReviewListApi(ListAPIView):
+class ReviewListApi(ScopedListApi):
     permission_classes = [IsRequester]
     serializer_class = ReviewAssignmentOutput
     filterset_fields = ["status"]
+    model = Assignment
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
-            return Assignment.objects.none()
+    def scoped_queryset(self):
         organization = self.request.organization
         job = jobs.job_get_for(organization=organization, name=self.kwargs["name"])
         return selectors.assignment_list_for_review(organization=organization, job=job)

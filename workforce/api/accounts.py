@@ -4,11 +4,11 @@ revoke one. Any signed-in user may call these, with a session or a key."""
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api_views import ScopedListApi
 from workforce.models import ApiKey, Role
 from workforce.selectors import accounts as selectors
 from workforce.services import accounts as services
@@ -46,12 +46,11 @@ def _acting_key(request: Request) -> ApiKey | None:
     return request.auth if isinstance(request.auth, ApiKey) else None
 
 
-class ApiKeyListCreateApi(ListAPIView):
+class ApiKeyListCreateApi(ScopedListApi):
     serializer_class = ApiKeyOutput
+    model = ApiKey
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
-            return ApiKey.objects.none()
+    def scoped_queryset(self):
         return selectors.api_key_list_for(user=self.request.user)
 
     @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})

@@ -3,11 +3,11 @@
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api_views import ScopedListApi
 from marketplace.errors import ApplicationError
 from workforce.models import WorkerBlock
 from workforce.permissions import IsRequester
@@ -28,13 +28,12 @@ class WorkerBlockOutput(serializers.ModelSerializer):
         fields = ["id", "worker_id", "reason", "created_at"]
 
 
-class WorkerBlockListCreateApi(ListAPIView):
+class WorkerBlockListCreateApi(ScopedListApi):
     permission_classes = [IsRequester]
     serializer_class = WorkerBlockOutput
+    model = WorkerBlock
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema is built without a request
-            return WorkerBlock.objects.none()
+    def scoped_queryset(self):
         return selectors.worker_block_list_for(organization=self.request.organization)
 
     @extend_schema(request=WorkerBlockInput, responses={201: WorkerBlockOutput})

@@ -5,11 +5,11 @@ the worker's side (`worker/qualification-types`): the types they can see and the
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api_views import ScopedListApi
 from marketplace.errors import ApplicationError, exception_handler
 from workforce.models import QualificationGrant, QualificationTestAttempt, QualificationType
 from workforce.permissions import IsRequester, IsWorker
@@ -128,22 +128,18 @@ class GrantOutput(serializers.ModelSerializer):
 
 
 class RequesterQualificationMixin:
-    def is_schema_request(self) -> bool:
-        return getattr(self, "swagger_fake_view", False)
-
     def qualification_type(self) -> QualificationType:
         return selectors.qualification_type_get_for(
             organization=self.request.organization, pk=self.kwargs["pk"]
         )
 
 
-class QualificationTypeListApi(RequesterQualificationMixin, ListAPIView):
+class QualificationTypeListApi(RequesterQualificationMixin, ScopedListApi):
     permission_classes = [IsRequester]
     serializer_class = QualificationTypeOutput
+    model = QualificationType
 
-    def get_queryset(self):
-        if self.is_schema_request():
-            return QualificationType.objects.none()
+    def scoped_queryset(self):
         return selectors.qualification_type_list_for(organization=self.request.organization)
 
     @extend_schema(request=QualificationTypeCreateInput, responses={201: QualificationTypeOutput})
@@ -182,16 +178,15 @@ class QualificationTypeDetailApi(RequesterQualificationMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class QualificationGrantListApi(RequesterQualificationMixin, ListAPIView):
+class QualificationGrantListApi(RequesterQualificationMixin, ScopedListApi):
     """The workers holding the type. POST grants it to a worker by hand, or changes the value
     they hold (201 for a new grant, 200 for a changed one)."""
 
     permission_classes = [IsRequester]
     serializer_class = GrantOutput
+    model = QualificationGrant
 
-    def get_queryset(self):
-        if self.is_schema_request():
-            return QualificationGrant.objects.none()
+    def scoped_queryset(self):
         return selectors.qualification_grant_list_for(qualification_type=self.qualification_type())
 
     @extend_schema(request=GrantInput, responses={200: GrantOutput, 201: GrantOutput})
@@ -328,15 +323,14 @@ class TestResultOutput(serializers.ModelSerializer):
 # --- worker: views -------------------------------------------------------------------------------
 
 
-class WorkerQualificationTypeListApi(ListAPIView):
+class WorkerQualificationTypeListApi(ScopedListApi):
     """Every qualification type with a test, and the types you hold, with your values."""
 
     permission_classes = [IsWorker]
     serializer_class = WorkerQualificationTypeOutput
+    model = QualificationType
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return QualificationType.objects.none()
+    def scoped_queryset(self):
         return selectors.qualification_types_for_worker(worker=self.request.worker)
 
 

@@ -7,11 +7,11 @@ import django_filters
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api_views import ScopedListApi
 from workforce.models import Invitation, Team, TeamMember
 from workforce.permissions import IsRequester, IsVendorManager
 from workforce.selectors import teams as selectors
@@ -88,16 +88,12 @@ class TeamOwnedMixin:
     def team(self) -> Team:
         return selectors.team_get_for(owner=self.owner(), pk=self.kwargs["team_id"])
 
-    def is_schema_request(self) -> bool:
-        return getattr(self, "swagger_fake_view", False)
 
-
-class TeamListApi(TeamOwnedMixin, ListAPIView):
+class TeamListApi(TeamOwnedMixin, ScopedListApi):
     serializer_class = TeamOutput
+    model = Team
 
-    def get_queryset(self):
-        if self.is_schema_request():
-            return Team.objects.none()
+    def scoped_queryset(self):
         return selectors.team_list_for(owner=self.owner())
 
     @extend_schema(request=TeamCreateInput, responses={201: TeamOutput})
@@ -120,12 +116,11 @@ class TeamDetailApi(TeamOwnedMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TeamMemberListApi(TeamOwnedMixin, ListAPIView):
+class TeamMemberListApi(TeamOwnedMixin, ScopedListApi):
     serializer_class = TeamMemberOutput
+    model = TeamMember
 
-    def get_queryset(self):
-        if self.is_schema_request():
-            return TeamMember.objects.none()
+    def scoped_queryset(self):
         return selectors.team_member_list_for(team=self.team())
 
 
@@ -137,15 +132,14 @@ class TeamMemberDetailApi(TeamOwnedMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class InvitationListApi(TeamOwnedMixin, ListAPIView):
+class InvitationListApi(TeamOwnedMixin, ScopedListApi):
     """Invitations to the team, newest first; `?status=pending|accepted|revoked|expired`."""
 
     serializer_class = InvitationOutput
     filterset_class = InvitationFilter
+    model = Invitation
 
-    def get_queryset(self):
-        if self.is_schema_request():
-            return Invitation.objects.none()
+    def scoped_queryset(self):
         return selectors.invitation_list_for(team=self.team())
 
     @extend_schema(request=InvitationCreateInput, responses={201: InvitationOutput(many=True)})
