@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.functional import SimpleLazyObject
 
 from workforce.selectors import accounts as selectors
 
@@ -31,8 +32,14 @@ class MfaRequiredMiddleware:
         self.exempt_prefixes = (*EXEMPT_PREFIXES, settings.STATIC_URL)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(self.exempt_prefixes) and selectors.mfa_required(
-            user=request.user
+        # The user's roles, read once per request and only if something asks (the navigation
+        # asks on every page).
+        request.roles = SimpleLazyObject(lambda: selectors.roles_of(user=request.user))
+        if (
+            not request.path.startswith(self.exempt_prefixes)
+            and request.user.is_authenticated
+            and not selectors.MFA_ROLES.isdisjoint(request.roles)
+            and not selectors.mfa_enabled(user=request.user)
         ):
             messages.warning(request, MFA_SETUP_MESSAGE)
             return redirect("mfa_activate_totp")

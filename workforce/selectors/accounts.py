@@ -78,15 +78,6 @@ def roles_of(*, user: User) -> set[str]:
     return roles
 
 
-def mfa_required(*, user: User) -> bool:
-    """Whether the user holds a role that must use two-factor authentication (finance staff
-    and vendor managers) and has no authenticator app yet."""
-    if not user.is_authenticated:
-        return False
-    holds_mfa_role = user.is_finance or VendorManager.objects.filter(user=user).exists()
-    return holds_mfa_role and not mfa_enabled(user=user)
-
-
 def team_memberships_for(*, worker: Worker) -> QuerySet[TeamMember]:
     """The teams the worker belongs to, with the organisation or vendor that owns each."""
     return (
