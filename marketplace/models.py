@@ -33,11 +33,13 @@ class Job(models.Model):
             "text_classification_multilabel",
             "Text classification (several labels)",
         )
+        CUSTOM = "custom", "Custom (your own template)"
 
     class Consolidation(models.TextChoices):
         AUTO = "auto"
         MAJORITY = "majority"
         DAWID_SKENE = "dawid_skene"
+        CUSTOM = "custom"  # the post-annotation hook consolidates
 
     class Workforce(models.TextChoices):
         PUBLIC = "public"
@@ -95,6 +97,17 @@ class Job(models.Model):
         max_length=20, choices=Consolidation.choices, default=Consolidation.AUTO
     )
     auto_labeling = models.BooleanField(default=False)
+    pre_annotation_hook = models.CharField(
+        max_length=1024,
+        blank=True,
+        help_text="HTTPS URL or allowed dotted path: turns each data object into the task input.",
+    )
+    post_annotation_hook = models.CharField(
+        max_length=1024,
+        blank=True,
+        help_text="HTTPS URL or allowed dotted path: consolidates answers (consolidation custom).",
+    )
+    ui_template = models.TextField(blank=True, help_text="Liquid template of a custom task.")
 
     object_count = models.PositiveIntegerField(default=0)
     human_labeled_count = models.PositiveIntegerField(default=0)
@@ -133,6 +146,14 @@ class Job(models.Model):
                 ),
                 name="job_workforce_is_consistent",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(consolidation="custom") | ~models.Q(post_annotation_hook=""),
+                name="job_custom_consolidation_has_hook",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(task_type="custom") | ~models.Q(ui_template=""),
+                name="job_custom_task_has_template",
+            ),
         ]
         indexes = [models.Index(fields=["status", "workforce"])]
 
@@ -147,6 +168,21 @@ class Job(models.Model):
         if self.workforce == self.Workforce.VENDOR:
             return f"vendor:{self.vendor.slug}"
         return "public"
+
+    @property
+    def arn(self) -> str:
+        """The job's name in hook payloads, shaped like Ground Truth's labelingJobArn."""
+        return f"arn:groundwork:labeling:{self.organization_id}:labeling-job/{self.name}"
+
+    @property
+    def has_raw_labels(self) -> bool:
+        """Whether an object's label is stored as its output value (`<attr>`) as given: custom
+        tasks and jobs a post-annotation hook consolidates. Otherwise it is a label index (or
+        indices for multi-label)."""
+        return (
+            self.task_type == self.TaskType.CUSTOM
+            or self.consolidation == self.Consolidation.CUSTOM
+        )
 
     @property
     def reward_per_task_usd(self) -> str:

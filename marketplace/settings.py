@@ -252,6 +252,18 @@ CACHES = {
     )
 }
 
+# --- Annotation hooks (pre- and post-annotation, as Ground Truth's Lambda functions) ----------
+# A hook is an HTTPS URL, called with a signed POST, or a dotted path to a Python callable
+# listed here. Plain http:// and addresses in private networks are refused unless allowed.
+HOOK_ALLOWED_CALLABLES = env.list(
+    "HOOK_ALLOWED_CALLABLES",
+    default=["tasks.builtin_hooks.pre_annotation", "tasks.builtin_hooks.post_annotation"],
+)
+HOOKS_ALLOW_HTTP = env.bool("HOOKS_ALLOW_HTTP", default=False)
+HOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("HOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
+HOOK_TIMEOUT_SECONDS = env.int("HOOK_TIMEOUT_SECONDS", default=10)
+HOOK_CONCURRENCY = env.int("HOOK_CONCURRENCY", default=8)
+
 # --- Payments ---------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")

@@ -20,7 +20,18 @@ class DataObject(models.Model):
     source_ref = models.CharField(max_length=1024, blank=True)
     source = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    label = models.JSONField(null=True, blank=True, help_text="The `<attr>` value of the output.")
+    task_input = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The pre-annotation hook's taskInput; empty means the default "
+        '{"taskObject": source-ref or source}.',
+    )
+    label = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A label index (indices for multi-label), or for jobs with raw labels "
+        "(Job.has_raw_labels) the `<attr>` value of the output as consolidated.",
+    )
     confidence = models.FloatField(null=True, blank=True)
     label_confidences = models.JSONField(
         null=True, blank=True, help_text="Multi-label: the confidence of each label in `label`."

@@ -116,6 +116,11 @@ class Organization(models.Model):
     qualification types."""
 
     name = models.CharField(max_length=200)
+    hook_secret = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Signs the requests sent to the organisation's HTTPS annotation hooks.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
