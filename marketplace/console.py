@@ -125,6 +125,10 @@ class JobSpecForm(forms.Form):
             "vendor_price_per_object",
             "max_human_labeled_objects",
             "max_percentage_labeled",
+            "consolidation",
+            "pre_annotation_hook",
+            "post_annotation_hook",
+            "ui_template",
         }
     )
     # The spec's name of each error (as the API names it) → the field that shows it.
@@ -170,7 +174,8 @@ class JobSpecForm(forms.Form):
     )
     labels = _area(
         "Labels",
-        "One label per line, at least two, each listed once.",
+        "One label per line, each listed once: at least two for classification, one for a "
+        "custom task.",
         rows=5,
         placeholder="cat\ndog",
     )
@@ -235,6 +240,41 @@ class JobSpecForm(forms.Form):
         "1 to 100: the job stops by itself once this share of the objects is labeled.",
     )
 
+    consolidation = forms.CharField(
+        label="Consolidation",
+        required=False,
+        widget=forms.Select(
+            choices=[
+                ("", "Automatic"),
+                ("majority", "Majority vote"),
+                ("dawid_skene", "Dawid-Skene (weighted by worker accuracy)"),
+                ("custom", "Custom: the post-annotation hook"),
+            ]
+        ),
+    )
+    ui_template = _area(
+        "Task template (custom tasks)",
+        "The Liquid template workers see, in a sandbox. <code>{{ task.input.taskObject | "
+        "grant_read_access }}</code> gives the object's URL; wrap the inputs in "
+        "<code>&lt;crowd-form&gt;</code>.",
+        rows=10,
+        spellcheck="false",
+    )
+    pre_annotation_hook = _text(
+        "Pre-annotation hook",
+        "Optional: an HTTPS URL (or an allowed Python path) that turns each object into the "
+        "task input, as Ground Truth's pre-annotation Lambda.",
+        placeholder="https://hooks.example.com/pre",
+        spellcheck="false",
+    )
+    post_annotation_hook = _text(
+        "Post-annotation hook",
+        "Optional: an HTTPS URL (or an allowed Python path) that consolidates the answers, as "
+        "Ground Truth's annotation-consolidation Lambda.",
+        placeholder="https://hooks.example.com/consolidate",
+        spellcheck="false",
+    )
+
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         kwargs.setdefault(
             "initial",
@@ -284,6 +324,10 @@ class JobSpecForm(forms.Form):
             "vendor_price_per_object",
             "max_concurrent_task_count",
             "auto_approval_delay_seconds",
+            "consolidation",
+            "pre_annotation_hook",
+            "post_annotation_hook",
+            "ui_template",
         ):
             if data[name]:
                 spec[name] = data[name]

@@ -36,10 +36,10 @@ class Job(models.Model):
         CUSTOM = "custom", "Custom (your own template)"
 
     class Consolidation(models.TextChoices):
-        AUTO = "auto"
-        MAJORITY = "majority"
-        DAWID_SKENE = "dawid_skene"
-        CUSTOM = "custom"  # the post-annotation hook consolidates
+        AUTO = "auto", "Automatic"
+        MAJORITY = "majority", "Majority vote"
+        DAWID_SKENE = "dawid_skene", "Dawid-Skene"
+        CUSTOM = "custom", "Custom (post-annotation hook)"
 
     class Workforce(models.TextChoices):
         PUBLIC = "public"

@@ -3,8 +3,10 @@
 Each classification task type answers with its crowd element, as Ground Truth's `answerContent`:
 `{"crowd-image-classifier": {"label": "dog"}}` or, for several labels,
 `{"crowd-image-classifier-multi-select": {"labels": ["dog", "cat"]}}`.
+A custom task answers with whatever its template's form holds: any JSON object, stored as given.
 """
 
+import json
 from typing import Any
 
 from marketplace.errors import ApplicationError
@@ -18,6 +20,7 @@ CLASSIFIER_ELEMENT = {
     TaskType.TEXT_CLASSIFICATION: "crowd-classifier",
     TaskType.TEXT_CLASSIFICATION_MULTILABEL: "crowd-classifier-multi-select",
 }
+MAX_CUSTOM_ANSWER_CHARS = 100_000
 MULTILABEL_TASK_TYPES = frozenset(
     {TaskType.IMAGE_CLASSIFICATION_MULTILABEL, TaskType.TEXT_CLASSIFICATION_MULTILABEL}
 )
@@ -29,6 +32,8 @@ def is_multilabel(task_type: str) -> bool:
 
 def answer_validate(*, job: Job, answer: Any) -> dict:
     """Return the answer if it fits the job, or raise ApplicationError naming the bad field."""
+    if job.task_type == TaskType.CUSTOM:
+        return custom_answer_validate(answer=answer)
     element = CLASSIFIER_ELEMENT[job.task_type]
     multilabel = is_multilabel(job.task_type)
     key = "labels" if multilabel else "label"
@@ -60,6 +65,28 @@ def answer_validate(*, job: Job, answer: Any) -> dict:
             "label": _label_validate(job=job, field=f"{element}.label", value=content["label"])
         }
     }
+
+
+def custom_answer_validate(*, answer: Any) -> dict:
+    """A custom task's answer (Ground Truth's answerContent): a JSON object of at most
+    MAX_CUSTOM_ANSWER_CHARS characters encoded."""
+    if not isinstance(answer, dict):
+        raise ApplicationError(
+            "invalid_answer", "The answer must be a JSON object.", field="non_field_errors"
+        )
+    try:
+        encoded = json.dumps(answer, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ApplicationError(
+            "invalid_answer", "The answer must be plain JSON.", field="non_field_errors"
+        ) from None
+    if len(encoded) > MAX_CUSTOM_ANSWER_CHARS:
+        raise ApplicationError(
+            "invalid_answer",
+            f"The answer is longer than {MAX_CUSTOM_ANSWER_CHARS:,} characters as JSON.",
+            field="non_field_errors",
+        )
+    return answer
 
 
 def _label_validate(*, job: Job, field: str, value: Any) -> str:

@@ -1,10 +1,11 @@
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from marketplace import selectors as jobs
 from marketplace.models import Job
-from tasks import storage
+from tasks import storage, templating
 from tasks.manifests import input as manifest_input
 from tasks.models import Assignment, DataObject
 from workforce.models import Organization, Worker
@@ -85,20 +86,43 @@ def assignment_get_for_review(*, organization: Organization, job: Job, pk: int) 
 
 
 def assignment_task_input(*, assignment: Assignment) -> dict | None:
-    """What the worker labels while the lease runs: the text of a text task (inline, or read
-    from its .txt object), or for an image a URL presigned for the rest of the lease only."""
+    """What the worker labels while the lease runs. A custom task: its task input and the URL
+    of its task page. A text task: the text (inline, or read from its .txt object). An image:
+    a URL presigned for the rest of the lease only. The object is the task input's `taskObject`
+    when a pre-annotation hook set one, else the object's `source-ref` or `source`."""
     if assignment.status != Assignment.Status.RESERVED:
         return None
-    data_object = assignment.data_object
-    if not data_object.source_ref:
-        return {"taskObject": data_object.source}
-    if assignment.job.task_type in manifest_input.TEXT_TASK_TYPES:
-        limit = manifest_input.MAX_SOURCE_CHARS
-        try:
-            raw = storage.read_bytes(data_object.source_ref)
-        except storage.StorageErrors:
-            return {"taskObject": "", "taskObjectError": "The text of this task cannot be read."}
-        return {"taskObject": raw[: 4 * limit].decode("utf-8", errors="replace")[:limit]}
-    seconds_left = (assignment.expires_at - timezone.now()).total_seconds()
-    url = storage.presigned_get_url(data_object.source_ref, expires_in=int(seconds_left) + 1)
-    return {"taskObject": url, "taskObjectUrl": True}
+    job = assignment.job
+    task_input = templating.task_input_for(assignment.data_object)
+    if job.task_type == Job.TaskType.CUSTOM:
+        return {
+            "taskInput": task_input,
+            "taskPageUrl": reverse("tasks:custom-frame", kwargs={"pk": assignment.pk}),
+        }
+    task_object = task_input.get("taskObject") if isinstance(task_input, dict) else None
+    if not isinstance(task_object, str):
+        task_object = ""
+    is_uri = task_object.startswith("s3://")
+    if job.task_type in manifest_input.TEXT_TASK_TYPES:
+        return (
+            _text_task_input(assignment=assignment, uri=task_object)
+            if is_uri
+            else {"taskObject": task_object}
+        )
+    if not is_uri:
+        return {"taskObject": task_object}
+    url = templating.read_url(assignment=assignment, uri=task_object)
+    return {"taskObject": url, "taskObjectUrl": bool(url)}
+
+
+def _text_task_input(*, assignment: Assignment, uri: str) -> dict:
+    unreadable = {"taskObject": "", "taskObjectError": "The text of this task cannot be read."}
+    location = templating.readable_location(assignment=assignment, uri=uri)
+    if location is None:
+        return unreadable
+    try:
+        raw = storage.read_bytes(str(location))
+    except storage.StorageErrors:
+        return unreadable
+    limit = manifest_input.MAX_SOURCE_CHARS
+    return {"taskObject": raw[: 4 * limit].decode("utf-8", errors="replace")[:limit]}

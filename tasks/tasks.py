@@ -1,9 +1,14 @@
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 
-from tasks import services
+from tasks import hooks, services
 from tasks.manifests import ingest
 from tasks.manifests import output as manifest_output
+
+HOOK_RETRIES = 5
+HOOK_RETRY_BACKOFF_SECONDS = 5  # 5, 10, 20, 40, 80 s at most (full jitter)
+HOOK_RETRY_BACKOFF_MAX_SECONDS = 600
 
 
 @shared_task(acks_late=True)
@@ -11,9 +16,24 @@ def manifest_ingest_task(job_id: int) -> None:
     ingest.manifest_ingest(job_id=job_id)
 
 
-@shared_task(acks_late=True)
-def data_object_consolidate_task(data_object_id: int) -> None:
-    services.data_object_consolidate(data_object_id=data_object_id)
+@shared_task(bind=True, acks_late=True, max_retries=HOOK_RETRIES)
+def data_object_consolidate_task(self, data_object_id: int) -> None:
+    """A post-annotation hook that may answer later is tried again with exponential backoff;
+    when it fails for good the job fails."""
+    try:
+        services.data_object_consolidate(data_object_id=data_object_id)
+    except hooks.HookError as error:
+        if error.retryable and self.request.retries < self.max_retries:
+            countdown = get_exponential_backoff_interval(
+                factor=HOOK_RETRY_BACKOFF_SECONDS,
+                retries=self.request.retries,
+                maximum=HOOK_RETRY_BACKOFF_MAX_SECONDS,
+                full_jitter=True,
+            )
+            raise self.retry(exc=error, countdown=countdown) from None
+        services.data_object_consolidation_fail(
+            data_object_id=data_object_id, error=error, attempts=self.request.retries + 1
+        )
 
 
 @shared_task(

@@ -3,10 +3,13 @@ import mimetypes
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
 from marketplace import selectors as jobs
-from tasks import selectors, storage
+from marketplace.models import Job
+from tasks import selectors, storage, templating
 from workforce.selectors import accounts as workforce
 
 
@@ -26,7 +29,38 @@ def labeling(request: HttpRequest, job_id: int) -> HttpResponse:
     if worker is None:
         return redirect("worker-join")
     job = jobs.job_get_eligible_for(worker=worker, pk=job_id)
-    return render(request, "tasks/labeling.html", {"job": job})
+    return render(
+        request,
+        "tasks/labeling.html",
+        {"job": job, "is_custom": job.task_type == Job.TaskType.CUSTOM},
+    )
+
+
+@login_required
+@require_GET
+@xframe_options_sameorigin
+def custom_frame(request: HttpRequest, pk: int) -> HttpResponse:
+    """A custom task's page, for the labeling page's sandboxed frame: only the worker holding
+    the lease can load it, and only while the lease runs."""
+    worker = workforce.worker_for(user=request.user)
+    if worker is None:
+        raise Http404("No such task.")
+    assignment = selectors.assignment_get_for_worker(worker=worker, pk=pk)
+    if assignment.job.task_type != Job.TaskType.CUSTOM or not templating.lease_is_live(assignment):
+        raise Http404("No such task.")
+    script_url = request.build_absolute_uri(static("tasks/crowd-elements.js"))
+    response = render(
+        request,
+        "tasks/custom_frame.html",
+        {"page": templating.render_task_page(assignment=assignment), "script_url": script_url},
+    )
+    response["Content-Security-Policy"] = templating.frame_content_security_policy(
+        script_url=script_url, site_origin=request.build_absolute_uri("/").rstrip("/")
+    )
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET

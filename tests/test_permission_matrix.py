@@ -237,6 +237,8 @@ ENDPOINTS = [
         body={"worker_id": "{crowd_public_id}", "reason": "Random answers."},
     ),
     # requester: private teams and invitations
+    Endpoint("get", "/api/v1/hook-secret", expect(200, **REQUESTER_COLLECTION)),
+    Endpoint("post", "/api/v1/hook-secret/rotate", expect(200, **REQUESTER_COLLECTION)),
     Endpoint("get", "/api/v1/workteams", expect(200, **REQUESTER_COLLECTION)),
     Endpoint("post", "/api/v1/workteams", expect(201, **REQUESTER_CREATE), body={"name": "new"}),
     Endpoint("get", "/api/v1/workteams/{team}", expect(200, **REQUESTER_OBJECT)),

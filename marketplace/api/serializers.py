@@ -2,7 +2,7 @@ import nh3
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from marketplace import s3uri
+from marketplace import hook_targets, s3uri, task_templates
 from marketplace.errors import ApplicationError
 from marketplace.models import Job
 from payments import money
@@ -22,12 +22,10 @@ DEFAULT_AVAILABILITY_SECONDS = {
 MAX_REWARD_MILLS = 10_000_000  # $10,000 per task
 # Fields of the spec whose features are not built yet: refused with a reason rather than ignored.
 NOT_AVAILABLE_YET = {
-    "pre_annotation_hook": "Annotation hooks are not available yet.",
-    "post_annotation_hook": "Annotation hooks (and custom consolidation) are not available yet.",
-    "ui_template": "Custom task templates are not available yet.",
     "gold": "Gold tasks are not available yet.",
     "auto_labeling": "Automated labeling is not available yet.",
 }
+CLASSIFICATION_MIN_LABELS = 2
 PRICE_FIELD_BY_WORKFORCE = {"public": "reward_per_task", "vendor": "vendor_price_per_object"}
 
 
@@ -152,12 +150,35 @@ class JobSpecInput(serializers.Serializer):
     )
     stopping_conditions = StoppingConditionsInput(required=False)
     consolidation = serializers.ChoiceField(
-        choices=[*Job.Consolidation.values, "custom"], default=Job.Consolidation.AUTO
+        choices=Job.Consolidation.choices,
+        required=False,
+        help_text="auto (the default; custom tasks pass every answer through), majority, "
+        "dawid_skene, or custom: the post-annotation hook consolidates (the default when one "
+        "is given).",
     )
     auto_labeling = serializers.BooleanField(default=False)
-    pre_annotation_hook = serializers.CharField(required=False, allow_blank=True)
-    post_annotation_hook = serializers.CharField(required=False, allow_blank=True)
-    ui_template = serializers.CharField(required=False, allow_blank=True)
+    pre_annotation_hook = serializers.CharField(
+        max_length=1024,
+        required=False,
+        allow_blank=True,
+        help_text="An HTTPS URL (called with a signed POST) or an allowed dotted Python path: "
+        "receives each data object, returns its taskInput (Ground Truth's pre-annotation "
+        "Lambda payloads).",
+    )
+    post_annotation_hook = serializers.CharField(
+        max_length=1024,
+        required=False,
+        allow_blank=True,
+        help_text="An HTTPS URL or an allowed dotted Python path that consolidates the answers "
+        "(Ground Truth's annotation-consolidation Lambda payloads).",
+    )
+    ui_template = serializers.CharField(
+        max_length=task_templates.MAX_TEMPLATE_CHARS,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Custom jobs: the Liquid template workers see; `task.input` is the task input.",
+    )
     gold = serializers.JSONField(required=False)
 
     def to_internal_value(self, data):
@@ -183,8 +204,8 @@ class JobSpecInput(serializers.Serializer):
         for field, reason in NOT_AVAILABLE_YET.items():
             if data.get(field) not in (None, "", [], {}, False):
                 errors.setdefault(field, [reason])
-        if data.get("consolidation") == "custom" and "consolidation" not in errors:
-            errors["consolidation"] = [NOT_AVAILABLE_YET["post_annotation_hook"]]
+        for field, reason in _custom_rules(data).items():
+            errors.setdefault(field, [reason])
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -194,6 +215,27 @@ class JobSpecInput(serializers.Serializer):
             raise serializers.ValidationError(
                 "Must not end in '-metadata' nor be 'source' or 'source-ref'."
             )
+        return value
+
+    def validate_pre_annotation_hook(self, value: str) -> str:
+        return self._hook(value)
+
+    def validate_post_annotation_hook(self, value: str) -> str:
+        return self._hook(value)
+
+    @staticmethod
+    def _hook(value: str) -> str:
+        if not value.strip():
+            return ""
+        try:
+            return hook_targets.hook_target_check(value.strip())
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def validate_ui_template(self, value: str) -> str:
+        reason = task_templates.template_syntax_error(value) if value.strip() else None
+        if reason:
+            raise serializers.ValidationError(reason)
         return value
 
     def validate_input_manifest_uri(self, value: str) -> str:
@@ -232,7 +274,10 @@ class JobSpecInput(serializers.Serializer):
             if label in labels:
                 raise serializers.ValidationError(f"'{label}' is listed twice.")
             labels.append(label)
-        if len(labels) < 2:
+        if not labels:
+            raise serializers.ValidationError("Give at least 1 label.")
+        custom = self.initial_data.get("task_type") == Job.TaskType.CUSTOM
+        if not custom and len(labels) < CLASSIFICATION_MIN_LABELS:
             raise serializers.ValidationError("Classification needs at least 2 labels.")
         return labels
 
@@ -250,6 +295,10 @@ class JobSpecInput(serializers.Serializer):
             raise serializers.ValidationError(
                 {"task_time_limit_seconds": "Must not exceed the task availability lifetime."}
             )
+        post_hook = attrs.get("post_annotation_hook", "")
+        consolidation = attrs.get(
+            "consolidation", Job.Consolidation.CUSTOM if post_hook else Job.Consolidation.AUTO
+        )
         instructions = attrs.get("instructions") or {"short": "", "full": ""}
         stopping = attrs.get("stopping_conditions") or {}
         return {
@@ -279,8 +328,37 @@ class JobSpecInput(serializers.Serializer):
             "auto_approval_delay_seconds": attrs["auto_approval_delay_seconds"],
             "max_human_labeled_objects": stopping.get("max_human_labeled_objects"),
             "max_percentage_labeled": stopping.get("max_percentage_labeled"),
-            "consolidation": attrs["consolidation"],
+            "consolidation": consolidation,
+            "pre_annotation_hook": attrs.get("pre_annotation_hook", ""),
+            "post_annotation_hook": post_hook,
+            "ui_template": attrs.get("ui_template", ""),
         }
+
+
+def _custom_rules(data) -> dict[str, str]:
+    """What custom task types, templates, hooks and custom consolidation need of each other,
+    checked on the raw input so every clash is reported with the field errors."""
+    errors = {}
+    custom = data.get("task_type") == Job.TaskType.CUSTOM
+    has_template = bool(str(data.get("ui_template") or "").strip())
+    has_post_hook = bool(str(data.get("post_annotation_hook") or "").strip())
+    consolidation = data.get("consolidation")
+    if custom and not has_template:
+        errors["ui_template"] = "Custom jobs need the Liquid template workers see."
+    elif has_template and not custom and "task_type" in data:
+        errors["ui_template"] = "Only custom jobs take a template."
+    if consolidation == Job.Consolidation.CUSTOM and not has_post_hook:
+        errors["post_annotation_hook"] = "Custom consolidation needs a post-annotation hook."
+    elif has_post_hook and consolidation not in (None, Job.Consolidation.CUSTOM):
+        errors["consolidation"] = (
+            "A post-annotation hook consolidates the answers: use custom, or leave it out."
+        )
+    elif custom and consolidation in (Job.Consolidation.MAJORITY, Job.Consolidation.DAWID_SKENE):
+        errors["consolidation"] = (
+            "Custom tasks are consolidated by a post-annotation hook (custom) or passed through "
+            "with every answer (auto)."
+        )
+    return errors
 
 
 class JobOutput(serializers.ModelSerializer):
@@ -301,7 +379,8 @@ class JobOutput(serializers.ModelSerializer):
             "task_time_limit_seconds", "task_availability_lifetime_seconds",
             "max_concurrent_task_count", "reward_per_task", "vendor_price_per_object",
             "qualification_requirements", "auto_approval_delay_seconds", "input_s3_prefix",
-            "stopping_conditions", "consolidation", "auto_labeling", "failure_report_uri",
+            "stopping_conditions", "consolidation", "auto_labeling", "pre_annotation_hook",
+            "post_annotation_hook", "ui_template", "failure_report_uri",
             "expires_at",
             "label_counters", "created_at", "started_at", "ended_at",
         ]  # fmt: skip

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='job',
             name='consolidation',
-            field=models.CharField(choices=[('auto', 'Auto'), ('majority', 'Majority'), ('dawid_skene', 'Dawid Skene'), ('custom', 'Custom')], default='auto', max_length=20),
+            field=models.CharField(choices=[('auto', 'Automatic'), ('majority', 'Majority vote'), ('dawid_skene', 'Dawid-Skene'), ('custom', 'Custom (post-annotation hook)')], default='auto', max_length=20),
         ),
         migrations.AlterField(
             model_name='job',

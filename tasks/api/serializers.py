@@ -48,13 +48,18 @@ class WorkerAssignmentOutput(serializers.ModelSerializer):
         }
 
     def get_task_input(self, assignment: Assignment) -> dict | None:
-        """The object to label: a text, or an image URL presigned for this lease only."""
+        """The object to label: a text, or an image URL presigned for this lease only; for a
+        custom task its task input and the URL of its task page."""
         task_input = selectors.assignment_task_input(assignment=assignment)
-        if task_input is None or not task_input.pop("taskObjectUrl", False):
-            return task_input
+        if task_input is None:
+            return None
         request = self.context.get("request")
-        url = task_input["taskObject"]
-        return {"taskObject": request.build_absolute_uri(url) if request else url}
+        absolute = request.build_absolute_uri if request else str
+        if "taskPageUrl" in task_input:
+            return {**task_input, "taskPageUrl": absolute(task_input["taskPageUrl"])}
+        if not task_input.pop("taskObjectUrl", False):
+            return task_input
+        return {"taskObject": absolute(task_input["taskObject"])}
 
 
 class ReviewAssignmentOutput(serializers.ModelSerializer):

@@ -1,7 +1,8 @@
 """Input manifests: one JSON object a line with `source-ref` (an S3 URI) or `source` (text).
 
 Image jobs need a `source-ref` to a .jpg, .jpeg or .png object; text jobs take inline `source`
-text or a `source-ref` to a .txt object. Every other key passes through untouched, so a line of
+text or a `source-ref` to a .txt object; custom jobs take either, to any object (their template
+decides what to show). Every other key passes through untouched, so a line of
 an earlier job's output manifest (with its `<attr>` and `<attr>-metadata` keys) is valid input
 for a chained job, unless it already carries the new job's label attribute.
 """
@@ -43,12 +44,16 @@ class InvalidLine(ValueError):
 
 
 def supported_extensions(task_type: str) -> tuple[str, ...]:
-    """The object extensions a `source-ref` of this task type may have (lower case)."""
+    """The object extensions a `source-ref` of this task type may have (lower case); empty
+    for custom jobs, which take any object."""
+    if task_type == Job.TaskType.CUSTOM:
+        return ()
     return TEXT_EXTENSIONS if task_type in TEXT_TASK_TYPES else IMAGE_EXTENSIONS
 
 
 def has_supported_extension(uri: str, *, task_type: str) -> bool:
-    return uri.lower().endswith(supported_extensions(task_type))
+    extensions = supported_extensions(task_type)
+    return uri.lower().endswith(extensions) if extensions else not uri.endswith("/")
 
 
 def is_blank(raw: bytes) -> bool:

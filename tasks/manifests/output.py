@@ -31,6 +31,7 @@ OUTPUT_TYPE = {
     TaskType.IMAGE_CLASSIFICATION_MULTILABEL: "groundtruth/image-classification-multilabel",
     TaskType.TEXT_CLASSIFICATION: "groundtruth/text-classification",
     TaskType.TEXT_CLASSIFICATION_MULTILABEL: "groundtruth/text-classification-multilabel",
+    TaskType.CUSTOM: "groundtruth/custom",
 }
 ITERATION = 1  # every object is labeled by people in one pass
 JSON_LINES = "application/jsonl"
@@ -115,6 +116,8 @@ class OutputLines:
         self.attribute = job.label_attribute_name
         self.metadata_key = f"{self.attribute}-metadata"
         self.multilabel = answers.is_multilabel(job.task_type)
+        # Custom tasks and hook-consolidated jobs: the label is the `<attr>` value as given.
+        self.raw = job.has_raw_labels
         self.labels = list(job.labels)
         self.type = OUTPUT_TYPE[job.task_type]
         self.job_name = f"labeling-job/{job.name}"
@@ -136,6 +139,13 @@ class OutputLines:
 
     def metadata(self, *, label, confidence, label_confidences, human_annotated, created) -> dict:
         """`<attr>-metadata` in Ground Truth's key order; `created` is the `creation-date`."""
+        if self.raw:
+            return {
+                "type": self.type,
+                "job-name": self.job_name,
+                "human-annotated": "yes" if human_annotated else "no",
+                "creation-date": created,
+            }
         if self.multilabel:
             confidences = _label_confidences(label, label_confidences)
             return {
@@ -164,7 +174,7 @@ class OutputLines:
         if status != _LABELED:
             return input_line
         data = _load_object(input_line)
-        if not data or self.attribute in data or self.metadata_key in data:
+        if not data or self.raw or self.attribute in data or self.metadata_key in data:
             # The label replaces an earlier value in place, as assigning a key does.
             data[self.attribute] = label
             data[self.metadata_key] = self.metadata(
@@ -239,9 +249,10 @@ _POSTGRESQL_ROWS = """
 
 def _rows_postgresql(job: Job) -> Iterator[tuple]:
     multilabel = answers.is_multilabel(job.task_type)
+    as_json = multilabel or job.has_raw_labels  # else the label is one integer
     sql = _POSTGRESQL_ROWS.format(
         table=connection.ops.quote_name(DataObject._meta.db_table),
-        label="label::text" if multilabel else "(label)::integer",
+        label="label::text" if as_json else "(label)::integer",
         label_confidences="label_confidences::text" if multilabel else "NULL",
     )
     # In a transaction the server-side cursor streams rows; outside one it would be declared
@@ -249,7 +260,7 @@ def _rows_postgresql(job: Job) -> Iterator[tuple]:
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(sql, [job.pk])
         while batch := cursor.fetchmany(_FETCH_ROWS):
-            if not multilabel:
+            if not as_json:
                 yield from batch
                 continue
             for line, status, label, confidence, confidences, human, created in batch:

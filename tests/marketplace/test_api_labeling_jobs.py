@@ -99,6 +99,9 @@ def test_requester_creates_a_job(organization, requester, requester_client):
         "stopping_conditions": {},
         "consolidation": "auto",
         "auto_labeling": False,
+        "pre_annotation_hook": "",
+        "post_annotation_hook": "",
+        "ui_template": "",
         "failure_report_uri": "",
         "expires_at": None,
         "label_counters": {

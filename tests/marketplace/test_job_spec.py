@@ -139,6 +139,9 @@ def test_defaults():
         "max_human_labeled_objects": None,
         "max_percentage_labeled": None,
         "consolidation": "auto",
+        "pre_annotation_hook": "",
+        "post_annotation_hook": "",
+        "ui_template": "",
     }
 
 

@@ -192,11 +192,7 @@ def test_a_new_job_continues_from_a_stopped_jobs_output(
         ({"auto_labeling": True}, {"auto_labeling": ["Automated labeling is not available yet."]}),
         (
             {"consolidation": "custom"},
-            {
-                "consolidation": [
-                    "Annotation hooks (and custom consolidation) are not available yet."
-                ]
-            },
+            {"post_annotation_hook": ["Custom consolidation needs a post-annotation hook."]},
         ),
         ({"gold": [{"source-ref": "s3://b/k"}]}, {"gold": ["Gold tasks are not available yet."]}),
     ],

@@ -145,3 +145,24 @@ def organization_create(*, name: str, owner: User) -> Organization:
     organization = Organization.objects.create(name=name)
     Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
     return organization
+
+
+def organization_hook_secret(*, organization: Organization) -> str:
+    """The secret that signs requests to the organisation's HTTPS annotation hooks, made on
+    first use. Concurrent first uses agree on one secret: the first write wins."""
+    if organization.hook_secret:
+        return organization.hook_secret
+    Organization.objects.filter(pk=organization.pk, hook_secret="").update(
+        hook_secret=secrets.token_hex(32)
+    )
+    organization.hook_secret = Organization.objects.values_list("hook_secret", flat=True).get(
+        pk=organization.pk
+    )
+    return organization.hook_secret
+
+
+def organization_hook_secret_rotate(*, organization: Organization) -> str:
+    """Replace the hook secret: requests are signed with the new one from now on."""
+    organization.hook_secret = secrets.token_hex(32)
+    Organization.objects.filter(pk=organization.pk).update(hook_secret=organization.hook_secret)
+    return organization.hook_secret

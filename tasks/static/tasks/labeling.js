@@ -1,12 +1,16 @@
 // The labeling page: claims a task through the API, shows it, submits the answer, repeats.
+// A custom task shows its page in a sandboxed frame, whose form posts the answer here.
 (function () {
   "use strict";
   const root = document.getElementById("labeling");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const el = (id) => document.getElementById(id);
+  const custom = root.dataset.taskType === "custom";
+  const frame = el("task-frame");
   let assignment = null;
   let chosen = null;
   let timer = null;
+  let submitting = false;
 
   async function api(url, body) {
     const response = await fetch(url, {
@@ -68,7 +72,21 @@
     timer = setInterval(tick, 1000);
   }
 
+  function renderCustom(next) {
+    assignment = next;
+    submitting = false;
+    showError("");
+    frame.src = next.task_input.taskPageUrl;
+    el("loading").hidden = true;
+    el("task").hidden = false;
+    startTimer(next.expires_at);
+  }
+
   function render(next) {
+    if (custom) {
+      renderCustom(next);
+      return;
+    }
     assignment = next;
     chosen = null;
     el("submit").disabled = true;
@@ -111,6 +129,38 @@
     showError((data && data.detail) || "The answer was not accepted.");
   }
 
+  function isPlainObject(value) {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+  }
+
+  async function submitCustom(answer) {
+    if (!assignment || submitting) return;
+    submitting = true;
+    const url = root.dataset.submitUrlTemplate.replace("/0/", "/" + assignment.id + "/");
+    const { status, data } = await api(url, answer);
+    if (status === 200 || status === 409) {
+      claim();
+      return;
+    }
+    submitting = false;
+    const detail = (data && data.detail) || "The answer was not accepted.";
+    showError(detail);
+    frame.contentWindow.postMessage({ type: "groundwork:answer-refused", detail }, "*");
+  }
+
+  window.addEventListener("message", (event) => {
+    if (!frame || event.source !== frame.contentWindow || !isPlainObject(event.data)) return;
+    if (event.data.type === "groundwork:answer" && isPlainObject(event.data.answer)) {
+      submitCustom(event.data.answer);
+    } else if (event.data.type === "groundwork:height" && Number.isFinite(event.data.height)) {
+      frame.style.height = Math.min(Math.max(event.data.height, 240), 6000) + "px";
+    }
+  });
+
+  if (custom) {
+    claim();
+    return;
+  }
   el("submit").addEventListener("click", submit);
   document.addEventListener("keydown", (event) => {
     if (!assignment || el("task").hidden || event.metaKey || event.ctrlKey || event.altKey) return;
