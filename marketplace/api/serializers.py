@@ -26,6 +26,14 @@ NOT_AVAILABLE_YET = {
     "auto_labeling": "Automated labeling is not available yet.",
 }
 CLASSIFICATION_MIN_LABELS = 2
+# Task types of Ground Truth that Groundwork does not run yet: named as such, not as unknown.
+TASK_TYPES_NOT_AVAILABLE_YET = (
+    "bounding_box",
+    "semantic_segmentation",
+    "named_entity_recognition",
+    "label_verification",
+    "bounding_box_adjustment",
+)
 PRICE_FIELD_BY_WORKFORCE = {"public": "reward_per_task", "vendor": "vendor_price_per_object"}
 
 
@@ -204,6 +212,11 @@ class JobSpecInput(serializers.Serializer):
         for field, reason in NOT_AVAILABLE_YET.items():
             if data.get(field) not in (None, "", [], {}, False):
                 errors.setdefault(field, [reason])
+        if data.get("task_type") in TASK_TYPES_NOT_AVAILABLE_YET:
+            available = ", ".join(Job.TaskType.values)
+            errors["task_type"] = [
+                f"{data['task_type']} jobs are not available yet; available: {available}."
+            ]
         for field, reason in _custom_rules(data).items():
             errors.setdefault(field, [reason])
         if errors:
@@ -214,6 +227,10 @@ class JobSpecInput(serializers.Serializer):
         if value.endswith("-metadata") or value in RESERVED_ATTRIBUTE_NAMES:
             raise serializers.ValidationError(
                 "Must not end in '-metadata' nor be 'source' or 'source-ref'."
+            )
+        if value.endswith("-ref"):  # the suffix of label files (semantic segmentation only)
+            raise serializers.ValidationError(
+                "Must not end in '-ref': that suffix is for semantic segmentation jobs."
             )
         return value
 

@@ -82,6 +82,30 @@ def test_label_attribute_name_allows_near_misses(attribute):
     assert payload.validated_data["label_attribute_name"] == attribute
 
 
+@pytest.mark.parametrize("attribute", ["mask-ref", "a-ref"])
+def test_label_attribute_name_ending_in_ref_is_for_segmentation_only(attribute):
+    assert errors(validate(label_attribute_name=attribute)) == {
+        "label_attribute_name": [
+            "Must not end in '-ref': that suffix is for semantic segmentation jobs."
+        ]
+    }
+
+
+@pytest.mark.parametrize("task_type", ["bounding_box", "semantic_segmentation"])
+def test_ground_truth_task_types_not_run_yet_are_named_as_such(task_type):
+    assert errors(validate(task_type=task_type)) == {
+        "task_type": [
+            f"{task_type} jobs are not available yet; available: image_classification, "
+            "image_classification_multilabel, text_classification, "
+            "text_classification_multilabel, custom."
+        ]
+    }
+
+
+def test_an_unknown_task_type_is_not_a_valid_choice():
+    assert errors(validate(task_type="dance")) == {"task_type": ['"dance" is not a valid choice.']}
+
+
 def test_label_attribute_name_longer_than_127_is_refused():
     assert errors(validate(label_attribute_name="a" * 128)) == {
         "label_attribute_name": ["Ensure this field has no more than 127 characters."]

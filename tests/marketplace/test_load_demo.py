@@ -24,6 +24,7 @@ def test_the_demo_loads_twice_into_one_running_job(django_capture_on_commit_call
     ) == [
         ("fashion-demo", "public", "InProgress", 8),
         ("fashion-team", "private", "InProgress", 8),
+        ("fashion-captions", "public", "InProgress", 8),
     ]
     job = Job.objects.get(name="fashion-demo")
     assert storage.read_bytes("s3://groundwork-demo/fashion/images/item-01.png")[:4] == b"\x89PNG"
@@ -32,14 +33,15 @@ def test_the_demo_loads_twice_into_one_running_job(django_capture_on_commit_call
         for n in (1, 2, 3)
     ]
     assert all(workers)
-    # funded once: $50, of which 8 x (20 + 4 + 80) mills are in escrow for the public job and
-    # 8 x 80 (the service fee) for the team job
+    # funded once: $50, of which 8 x (20 + 4 + 80) mills are in escrow for the public job,
+    # 8 x 80 (the service fee) for the team job and 8 x (30 + 6 + 80) for the custom job
     assert (
         ledger.balance_mills(kind="requester_available", owner=job.organization.ledger_owner)
-        == 50_000 - 8 * 104 - 8 * 80
+        == 50_000 - 8 * 104 - 8 * 80 - 8 * 116
     )
     worker2, worker3 = (User.objects.get(email=f"worker{n}@example.com").worker for n in (2, 3))
     assert [job.name for job in board.job_board_for(worker=worker2)] == [
+        "fashion-captions",
         "fashion-team",
         "fashion-demo",
     ]

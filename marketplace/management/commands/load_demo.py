@@ -23,6 +23,17 @@ ADMIN = "admin@example.com"
 JOB_NAME = "fashion-demo"
 TEAM_JOB_NAME = "fashion-team"
 TEAM_NAME = "Acme Staff"
+CUSTOM_JOB_NAME = "fashion-captions"
+CUSTOM_TEMPLATE = """<crowd-form>
+  <img src="{{ task.input.taskObject | grant_read_access }}" alt="The article" width="168">
+  <p>Describe the article in a few words, as a shop would.</p>
+  <crowd-input name="caption" label="Caption" required></crowd-input>
+  <p>Is the photo good enough for the shop?</p>
+  <crowd-radio-group>
+    <crowd-radio-button name="good" value="good">Good</crowd-radio-button>
+    <crowd-radio-button name="poor" value="poor">Too blurry or cut off</crowd-radio-button>
+  </crowd-radio-group>
+</crowd-form>"""
 VENDOR_SLUG = "north-labeling"
 VENDOR_MANAGER = "vendor@example.com"
 FINANCE = "finance@example.com"
@@ -74,6 +85,27 @@ class Command(BaseCommand):
                         workforce=f"private:{TEAM_NAME}",
                         title="Clothing check for the Acme catalogue (staff only)",
                         reward_per_task=None,
+                    ),
+                )
+            if not Job.objects.filter(organization=organization, name=CUSTOM_JOB_NAME).exists():
+                jobs.job_create(
+                    organization=organization,
+                    created_by=requester,
+                    spec=self._job_spec(
+                        manifest_uri,
+                        name=CUSTOM_JOB_NAME,
+                        task_type="custom",
+                        ui_template=CUSTOM_TEMPLATE,
+                        label_attribute_name="caption",
+                        label_categories={
+                            "document-version": "2018-11-28",
+                            "labels": [{"label": "caption"}],
+                        },
+                        title="Write a shop caption for a clothing photo",
+                        description="A custom task: a caption and a verdict on the photo.",
+                        keywords=["images", "fashion", "captions"],
+                        instructions={"short": "<p>Write what a shopper needs to know.</p>"},
+                        reward_per_task="0.030",
                     ),
                 )
         self._print(raw_key, job)
@@ -157,6 +189,7 @@ class Command(BaseCommand):
   Finance:          {FINANCE}  (password: {PASSWORD}; sets up an authenticator app)
   Admin login:      {ADMIN}  (password: {PASSWORD}) at {settings.SITE_URL}/admin/
   Demo job:         {job.name} ({job.status}); its output manifest appears under {where}
+                    {CUSTOM_JOB_NAME} is a custom task (a Liquid template) on the same images
   API docs:         {settings.SITE_URL}/api/docs/
 """
         )
