@@ -66,6 +66,8 @@ class Job(models.Model):
     keywords = models.JSONField(default=list)
     short_instructions = models.TextField(blank=True)
     full_instructions = models.TextField(blank=True)
+    good_example = models.TextField(blank=True, help_text="HTML (sanitised): a well done task.")
+    bad_example = models.TextField(blank=True, help_text="HTML (sanitised): a task done wrong.")
     workforce = models.CharField(max_length=10, choices=Workforce.choices, default=Workforce.PUBLIC)
     team = models.ForeignKey(
         "workforce.Team",

@@ -38,12 +38,26 @@ class DataObject(models.Model):
     )
     human_annotated = models.BooleanField(default=True)
     labeled_at = models.DateTimeField(null=True, blank=True)
+    in_flight_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the object was put out to workers (at most the job's "
+        "max_concurrent_task_count objects are out at once); its availability lifetime runs "
+        "from here.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["job", "position"], name="data_object_position_unique")
         ]
-        indexes = [models.Index(fields=["job", "status", "position"])]
+        indexes = [
+            models.Index(fields=["job", "status", "position"]),
+            models.Index(
+                fields=["job", "in_flight_since"],
+                condition=models.Q(status="pending", in_flight_since__isnull=False),
+                name="data_object_in_flight",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.job_id}/{self.position}"
@@ -58,13 +72,19 @@ class Assignment(models.Model):
         APPROVED = "approved"
         REJECTED = "rejected"
         EXPIRED = "expired"
-        RETURNED = "returned"
+        RETURNED = "returned"  # released by the worker ("stop and resume later"), or at a stop
+        DECLINED = "declined"  # the worker does not want this object: never offered again
 
     TRANSITIONS = {
-        Status.RESERVED: {Status.SUBMITTED, Status.EXPIRED, Status.RETURNED},
+        Status.RESERVED: {Status.SUBMITTED, Status.EXPIRED, Status.RETURNED, Status.DECLINED},
         Status.SUBMITTED: {Status.APPROVED, Status.REJECTED},
+        Status.REJECTED: {Status.APPROVED},  # a rejection reversed within 30 days
     }
     ANSWERED = (Status.SUBMITTED, Status.APPROVED, Status.REJECTED)
+    # Statuses that hold one of the object's workers_per_object slots (a reserved lease only
+    # until it is marked expired, which a claim does before it counts).
+    HOLDING_SLOT = ("reserved", "submitted", "approved", "rejected")
+    MAX_SLOTS = 9  # the largest workers_per_object
 
     job = models.ForeignKey("marketplace.Job", on_delete=models.CASCADE, related_name="assignments")
     data_object = models.ForeignKey(
@@ -74,19 +94,33 @@ class Assignment(models.Model):
         "workforce.Worker", on_delete=models.PROTECT, related_name="assignments"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RESERVED)
+    slot = models.PositiveSmallIntegerField(
+        help_text="Which of the object's workers_per_object places this assignment takes."
+    )
     accepted_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     answer = models.JSONField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
+    rejection_reversed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["data_object", "worker"],
-                condition=models.Q(status__in=["reserved", "submitted", "approved", "rejected"]),
+                condition=models.Q(
+                    status__in=["reserved", "submitted", "approved", "rejected", "declined"]
+                ),
                 name="assignment_one_live_per_worker_and_object",
+            ),
+            models.UniqueConstraint(
+                fields=["data_object", "slot"],
+                condition=models.Q(status__in=["reserved", "submitted", "approved", "rejected"]),
+                name="assignment_one_per_object_slot",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(slot__lt=9), name="assignment_slot_below_max_workers"
             ),
             models.UniqueConstraint(
                 fields=["job", "worker"],

@@ -90,11 +90,21 @@ class _ObjectFull(Exception):
 
 def _assignment_create(*, worker: Worker, job: Job, pk: int, now) -> tuple[Assignment, bool]:
     # The candidate query's snapshot may predate claims committed while it waited: count again.
-    if selectors.live_assignment_count(data_object_id=pk) >= job.workers_per_object:
+    Assignment.objects.filter(
+        data_object_id=pk, status=Assignment.Status.RESERVED, expires_at__lte=now
+    ).update(status=Assignment.Status.EXPIRED)
+    taken = set(
+        Assignment.objects.filter(
+            data_object_id=pk, status__in=Assignment.HOLDING_SLOT
+        ).values_list("slot", flat=True)
+    )
+    free = [slot for slot in range(job.workers_per_object) if slot not in taken]
+    if not free:
         raise _ObjectFull(pk)
     assignment = Assignment.objects.create(
         job=job,
         data_object_id=pk,
+        slot=free[0],
         worker=worker,
         accepted_at=now,
         expires_at=now + timedelta(seconds=job.task_time_limit_seconds),

@@ -238,6 +238,7 @@ def test_a_custom_job_without_a_hook_keeps_every_answer(organization, secret):
             job=job,
             data_object=data_object,
             worker=worker,
+            slot=minute,
             status=Assignment.Status.SUBMITTED,
             accepted_at=start,
             expires_at=start + timedelta(minutes=10),
