@@ -1,0 +1,177 @@
+"""Turning an object's answers into its label (majority, pass-through, or the post-annotation
+hook), and finishing a job once every object is done or it is stopped."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace import locks as job_locks
+from marketplace.models import Job
+from marketplace.services import jobs
+from tasks import answers, builtin_hooks, consolidation, hooks, locks
+from tasks import tasks as celery_tasks
+from tasks.manifests import output as manifest_output
+from tasks.models import Assignment, DataObject
+
+
+def data_object_consolidate(*, data_object_id: int) -> None:
+    """Turn an object's answers into its label; finish the job when it was the last object.
+
+    A job consolidated by its post-annotation hook (consolidation `custom`) calls the hook with
+    no row lock held, then stores its answer; a failed call raises hooks.HookError and leaves
+    the object as it was. Custom jobs consolidated otherwise keep every worker's answer.
+    """
+    method = (
+        DataObject.objects.filter(pk=data_object_id)
+        .values_list("job__consolidation", flat=True)
+        .first()
+    )
+    if method == Job.Consolidation.CUSTOM:
+        _data_object_consolidate_by_hook(data_object_id=data_object_id)
+        return
+    with transaction.atomic():
+        data_object = locks.data_object_for_update(pk=data_object_id)
+        if data_object.status != DataObject.Status.PENDING:
+            return
+        job = data_object.job
+        answered = list(_answered(data_object=data_object))
+        if not answered:
+            return
+        _data_object_label(job=job, data_object=data_object, answered=answered)
+        data_object.labeled_at = _raw_label_time(answered) if job.has_raw_labels else timezone.now()
+        _data_object_labeled(job=job, data_object=data_object)
+
+
+def _answered(*, data_object: DataObject):
+    return (
+        data_object.assignments.filter(status__in=Assignment.ANSWERED)
+        .select_related("worker")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def _raw_label_time(answered: list[Assignment]):
+    """A label given as consolidated carries the time of the last answer: it names the
+    consolidation files, so a repeated consolidation writes the same files."""
+    return answered[-1].submitted_at
+
+
+def _data_object_consolidate_by_hook(*, data_object_id: int) -> None:
+    data_object = DataObject.objects.select_related("job__organization").get(pk=data_object_id)
+    if data_object.status != DataObject.Status.PENDING:
+        return
+    job = data_object.job
+    answered = list(_answered(data_object=data_object))
+    if not answered:
+        return
+    data_object.labeled_at = _raw_label_time(answered)
+    value = hooks.post_annotation_run(job=job, data_object=data_object, answered=answered)
+    with transaction.atomic():
+        locked = locks.data_object_for_update(pk=data_object_id)
+        if locked.status != DataObject.Status.PENDING:
+            return
+        locked.label = value
+        locked.confidence = None
+        locked.label_confidences = None
+        locked.labeled_at = data_object.labeled_at
+        _data_object_labeled(job=locked.job, data_object=locked)
+
+
+def _data_object_labeled(*, job: Job, data_object: DataObject) -> None:
+    """Store the object labeled by people, write its annotation files, count it, and finish
+    the job when it was the last object. In the caller's transaction, the object locked."""
+    data_object.status = DataObject.Status.LABELED
+    data_object.human_annotated = True
+    data_object.save(
+        update_fields=[
+            "status",
+            "label",
+            "confidence",
+            "label_confidences",
+            "human_annotated",
+            "labeled_at",
+        ]
+    )
+    celery_tasks.data_object_annotations_write_task.delay_on_commit(data_object.pk)
+    job = jobs.job_record_outcome(job=job, human_labeled=1)
+    if job.is_finished_labeling:
+        celery_tasks.job_finalize_task.delay_on_commit(job.pk)
+
+
+def data_object_consolidation_fail(
+    *, data_object_id: int, error: hooks.HookError, attempts: int = 1
+) -> Job:
+    """The post-annotation hook failed for good on this object: the job fails with a reason
+    naming the hook, the object and the error. A job no longer in progress is left as it is
+    (a stopping job writes its output without this object's label)."""
+    data_object = DataObject.objects.select_related("job").get(pk=data_object_id)
+    job = data_object.job
+    reason = hooks.hook_failure_reason(
+        kind="post-annotation",
+        target=job.post_annotation_hook,
+        subject=f"object {data_object.position}",
+        error=error,
+    )
+    if attempts > 1:
+        reason += f" Tried {attempts} times."
+    with transaction.atomic():
+        locked = job_locks.job_for_update(pk=job.pk)
+        if locked.status != Job.Status.IN_PROGRESS:
+            return locked
+        return jobs.job_fail(job=locked, reason=reason)
+
+
+def _data_object_label(*, job: Job, data_object: DataObject, answered: list[Assignment]) -> None:
+    """Set the label the answers agree on: a label index and its confidence, or for multi-label
+    jobs the selected label indices and one confidence each (`confidence` stays empty). A
+    custom job's label is every worker's answer, as the built-in post-annotation hook gives."""
+    if job.task_type == Job.TaskType.CUSTOM:
+        request = manifest_output.consolidation_request(data_object=data_object, answered=answered)
+        data_object.label = hooks.post_annotation_value(
+            job=job,
+            data_object=data_object,
+            response=builtin_hooks.annotations_from_all_workers(
+                request, label_attribute_name=job.label_attribute_name
+            ),
+        )
+        data_object.confidence = None
+        data_object.label_confidences = None
+        return
+    given = [assignment.answer for assignment in answered]
+    if answers.is_multilabel(job.task_type):
+        selected = consolidation.multilabel_majority_vote(
+            answers=[answers.answer_labels(job=job, answer=answer) for answer in given],
+            labels=job.labels,
+        )
+        data_object.label = [index for index, _ in selected]
+        data_object.label_confidences = [confidence for _, confidence in selected]
+        data_object.confidence = None
+        return
+    label, confidence = consolidation.majority_vote(
+        answers=[answers.answer_label(job=job, answer=answer) for answer in given],
+        labels=job.labels,
+    )
+    data_object.label = job.labels.index(label)
+    data_object.confidence = confidence
+    data_object.label_confidences = None
+
+
+def job_finalize(*, job_id: int) -> Job:
+    """Write the output manifest, then mark the job Completed. Safe to run again."""
+    job = Job.objects.get(pk=job_id)
+    if job.status != Job.Status.IN_PROGRESS or not job.is_finished_labeling:
+        return job
+    manifest_output.output_manifest_write(job=job)
+    return jobs.job_complete(job=job)
+
+
+def job_stop_finalize(*, job_id: int) -> Job:
+    """Stopping → Stopped: leases still running are returned (their answers would no longer
+    count), and the output manifest of what was labeled is written. Safe to run again."""
+    job = Job.objects.get(pk=job_id)
+    if job.status != Job.Status.STOPPING:
+        return job
+    Assignment.objects.filter(job=job, status=Assignment.Status.RESERVED).update(
+        status=Assignment.Status.RETURNED
+    )
+    manifest_output.output_manifest_write(job=job)
+    return jobs.job_stopped(job=job)
