@@ -60,21 +60,3 @@ class WorkerAssignmentOutput(serializers.ModelSerializer):
         if not task_input.pop("taskObjectUrl", False):
             return task_input
         return {"taskObject": absolute(task_input["taskObject"])}
-
-
-class ReviewAssignmentOutput(serializers.ModelSerializer):
-    worker_id = serializers.CharField(source="worker.public_id")
-    dataset_object_id = serializers.IntegerField(source="data_object.position")
-    source_ref = serializers.CharField(source="data_object.source_ref")
-    time_spent_seconds = serializers.FloatField()
-
-    class Meta:
-        model = Assignment
-        fields = [
-            "id", "worker_id", "dataset_object_id", "source_ref", "status", "answer",
-            "accepted_at", "submitted_at", "time_spent_seconds", "reviewed_at", "rejection_reason",
-        ]  # fmt: skip
-
-
-class RejectInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)

@@ -3,21 +3,6 @@ from django.urls import include, path
 from tasks.api import views
 
 urlpatterns = [
-    path(
-        "labeling-jobs/<str:name>/assignments",
-        views.ReviewListApi.as_view(),
-        name="review-list",
-    ),
-    path(
-        "labeling-jobs/<str:name>/assignments/<int:pk>/approve",
-        views.AssignmentApproveApi.as_view(),
-        name="review-approve",
-    ),
-    path(
-        "labeling-jobs/<str:name>/assignments/<int:pk>/reject",
-        views.AssignmentRejectApi.as_view(),
-        name="review-reject",
-    ),
     path("worker/jobs", views.JobBoardApi.as_view(), name="worker-job-board"),
     path(
         "worker/jobs/<int:job_id>/assignments",
@@ -34,6 +19,7 @@ urlpatterns = [
         views.AssignmentSubmitApi.as_view(),
         name="worker-submit",
     ),
+    path("", include("tasks.api.review")),
     path("", include("tasks.api.vendor")),
     path("", include("tasks.api.manifests")),
 ]

@@ -8,14 +8,8 @@ from marketplace import selectors as jobs
 from marketplace.api_views import ScopedListApi
 from marketplace.models import Job
 from tasks import selectors, services
-from tasks.api.serializers import (
-    JobBoardOutput,
-    RejectInput,
-    ReviewAssignmentOutput,
-    WorkerAssignmentOutput,
-)
-from tasks.models import Assignment
-from workforce.permissions import IsRequester, IsWorker
+from tasks.api.serializers import JobBoardOutput, WorkerAssignmentOutput
+from workforce.permissions import IsWorker
 
 
 class JobBoardApi(ScopedListApi):
@@ -62,45 +56,3 @@ class AssignmentSubmitApi(APIView):
         assignment = selectors.assignment_get_for_worker(worker=request.worker, pk=pk)
         assignment = services.assignment_submit(assignment=assignment, answer=request.data)
         return Response(WorkerAssignmentOutput(assignment, context={"request": request}).data)
-
-
-class ReviewListApi(ScopedListApi):
-    permission_classes = [IsRequester]
-    serializer_class = ReviewAssignmentOutput
-    filterset_fields = ["status"]
-    model = Assignment
-
-    def scoped_queryset(self):
-        organization = self.request.organization
-        job = jobs.job_get_for(organization=organization, name=self.kwargs["name"])
-        return selectors.assignment_list_for_review(organization=organization, job=job)
-
-
-class AssignmentApproveApi(APIView):
-    permission_classes = [IsRequester]
-
-    @extend_schema(request=None, responses=ReviewAssignmentOutput)
-    def post(self, request: Request, name: str, pk: int) -> Response:
-        job = jobs.job_get_for(organization=request.organization, name=name)
-        assignment = selectors.assignment_get_for_review(
-            organization=request.organization, job=job, pk=pk
-        )
-        assignment = services.assignment_approve(assignment=assignment, actor=request.user)
-        return Response(ReviewAssignmentOutput(assignment).data)
-
-
-class AssignmentRejectApi(APIView):
-    permission_classes = [IsRequester]
-
-    @extend_schema(request=RejectInput, responses=ReviewAssignmentOutput)
-    def post(self, request: Request, name: str, pk: int) -> Response:
-        payload = RejectInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        job = jobs.job_get_for(organization=request.organization, name=name)
-        assignment = selectors.assignment_get_for_review(
-            organization=request.organization, job=job, pk=pk
-        )
-        assignment = services.assignment_reject(
-            assignment=assignment, actor=request.user, **payload.validated_data
-        )
-        return Response(ReviewAssignmentOutput(assignment).data)
