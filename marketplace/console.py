@@ -120,6 +120,8 @@ class JobSpecForm(forms.Form):
             "keywords",
             "short_instructions",
             "full_instructions",
+            "good_example",
+            "bad_example",
             "task_availability_lifetime_seconds",
             "reward_per_task",
             "vendor_price_per_object",
@@ -137,6 +139,8 @@ class JobSpecForm(forms.Form):
         "instructions": "short_instructions",
         "instructions.short": "short_instructions",
         "instructions.full": "full_instructions",
+        "instructions.good_example": "good_example",
+        "instructions.bad_example": "bad_example",
         "stopping_conditions": "max_human_labeled_objects",
         "stopping_conditions.max_human_labeled_objects": "max_human_labeled_objects",
         "stopping_conditions.max_percentage_labeled": "max_percentage_labeled",
@@ -199,6 +203,16 @@ class JobSpecForm(forms.Form):
         "Full instructions",
         "Workers open them from the task. HTML is allowed, sanitised the same way.",
         rows=6,
+    )
+    good_example = _area(
+        "Good example",
+        "A task done well, and why (HTML, sanitised); shown beside every task.",
+        rows=3,
+    )
+    bad_example = _area(
+        "Bad example",
+        "A common mistake, and why it is wrong (HTML, sanitised).",
+        rows=3,
     )
     workforce = forms.CharField(label="Workforce", required=False, widget=forms.Select())
     workers_per_object = _number(
@@ -341,6 +355,8 @@ class JobSpecForm(forms.Form):
         spec["instructions"] = {
             "short": data["short_instructions"],
             "full": data["full_instructions"],
+            "good_example": data["good_example"],
+            "bad_example": data["bad_example"],
         }
         stopping = {
             name: data[name]

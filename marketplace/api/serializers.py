@@ -93,8 +93,17 @@ class StoppingConditionsInput(serializers.Serializer):
 
 
 class InstructionsInput(serializers.Serializer):
+    """Ground Truth's UiConfig text: short and full instructions, and a good and a bad example
+    (HTML; scripts and unsafe markup are removed)."""
+
     short = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     full = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
+    good_example = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20_000
+    )
+    bad_example = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20_000
+    )
 
 
 class JobSpecInput(serializers.Serializer):
@@ -316,7 +325,7 @@ class JobSpecInput(serializers.Serializer):
         consolidation = attrs.get(
             "consolidation", Job.Consolidation.CUSTOM if post_hook else Job.Consolidation.AUTO
         )
-        instructions = attrs.get("instructions") or {"short": "", "full": ""}
+        instructions = attrs.get("instructions") or dict.fromkeys(InstructionsInput().fields, "")
         stopping = attrs.get("stopping_conditions") or {}
         return {
             "name": attrs["name"],
@@ -331,6 +340,8 @@ class JobSpecInput(serializers.Serializer):
             "keywords": attrs.get("keywords", []),
             "short_instructions": nh3.clean(instructions["short"]),
             "full_instructions": nh3.clean(instructions["full"]),
+            "good_example": nh3.clean(instructions["good_example"]),
+            "bad_example": nh3.clean(instructions["bad_example"]),
             "workforce": workforce,
             "workforce_target": target,
             "workers_per_object": attrs["workers_per_object"],
@@ -386,13 +397,14 @@ class JobOutput(serializers.ModelSerializer):
     label_counters = serializers.DictField(child=serializers.IntegerField(), read_only=True)
     output_manifest_uri = serializers.SerializerMethodField()
     stopping_conditions = serializers.SerializerMethodField()
+    instructions = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = [
             "id", "name", "status", "failure_reason", "task_type", "label_attribute_name",
             "input_manifest_uri", "output_path", "output_manifest_uri", "label_categories",
-            "title", "description", "keywords", "workforce", "workers_per_object",
+            "title", "description", "keywords", "instructions", "workforce", "workers_per_object",
             "task_time_limit_seconds", "task_availability_lifetime_seconds",
             "max_concurrent_task_count", "reward_per_task", "vendor_price_per_object",
             "qualification_requirements", "auto_approval_delay_seconds", "input_s3_prefix",
@@ -406,6 +418,15 @@ class JobOutput(serializers.ModelSerializer):
         return {
             "document-version": CATEGORY_DOCUMENT_VERSION,
             "labels": [{"label": label} for label in job.labels],
+        }
+
+    @extend_schema_field(InstructionsInput)
+    def get_instructions(self, job: Job) -> dict:
+        return {
+            "short": job.short_instructions,
+            "full": job.full_instructions,
+            "good_example": job.good_example,
+            "bad_example": job.bad_example,
         }
 
     def get_reward_per_task(self, job: Job) -> str | None:

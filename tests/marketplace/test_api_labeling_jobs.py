@@ -86,6 +86,7 @@ def test_requester_creates_a_job(organization, requester, requester_client):
         "title": "Cat or dog?",
         "description": "Pick the animal in the photo.",
         "keywords": [],
+        "instructions": {"short": "", "full": "", "good_example": "", "bad_example": ""},
         "workforce": "public",
         "workers_per_object": 3,
         "task_time_limit_seconds": 300,

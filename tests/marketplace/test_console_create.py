@@ -348,3 +348,38 @@ def test_instructions_are_sanitised_and_stopping_conditions_kept(signed_in):
     assert (job.short_instructions, job.full_instructions) == ("<p>Hi</p>", "<b>Full</b>")
     assert (job.max_human_labeled_objects, job.max_percentage_labeled) == (10, 50)
     assert job.task_availability_lifetime_seconds == 3600
+
+
+def test_a_custom_job_with_examples_and_a_hook_from_the_form(signed_in):
+    signed_in.post(
+        NEW,
+        {
+            **VALID,
+            "task_type": "custom",
+            "labels": "caption",
+            "ui_template": "<crowd-form><input name='caption'></crowd-form>",
+            "post_annotation_hook": "tasks.builtin_hooks.post_annotation",
+            "good_example": "<p>“Black leather boot”</p>",
+            "bad_example": "<p onclick='x()'>“Nice”</p>",
+        },
+    )
+
+    job = Job.objects.get()
+    assert (job.task_type, job.consolidation) == ("custom", "custom")
+    assert job.post_annotation_hook == "tasks.builtin_hooks.post_annotation"
+    assert (job.good_example, job.bad_example) == (
+        "<p>“Black leather boot”</p>",
+        "<p>“Nice”</p>",
+    )
+
+
+def test_a_template_error_is_shown_beside_the_template(signed_in):
+    response = signed_in.post(
+        NEW, {**VALID, "task_type": "custom", "labels": "caption", "ui_template": "{% if %}"}
+    )
+
+    assert response.status_code == 400
+    assert not Job.objects.exists()
+    form = response.context["form"]
+    assert list(form.errors) == ["ui_template"]
+    assert form.errors["ui_template"][0].startswith("line 1: ")

@@ -149,6 +149,8 @@ def test_defaults():
         "keywords": [],
         "short_instructions": "",
         "full_instructions": "",
+        "good_example": "",
+        "bad_example": "",
         "workforce": "public",
         "workforce_target": "",
         "workers_per_object": 3,
@@ -350,6 +352,21 @@ def test_instructions_html_is_sanitised():
     assert payload.validated_data["full_instructions"] == (
         '<a rel="noopener noreferrer">help</a><img src="x">'
     )
+
+
+def test_good_and_bad_examples_are_kept_sanitised():
+    payload = validate(
+        instructions={
+            "short": "Pick one.",
+            "good_example": '<p>A <b>cat</b> on a sofa: "cat".</p><style>body{}</style>',
+            "bad_example": "<p onmouseover=x()>A dog labeled cat.</p>",
+        }
+    )
+
+    data = payload.validated_data
+    assert data["good_example"] == '<p>A <b>cat</b> on a sofa: "cat".</p>'
+    assert data["bad_example"] == "<p>A dog labeled cat.</p>"
+    assert data["full_instructions"] == ""
 
 
 def test_a_bad_keyword_is_named_by_its_index():
