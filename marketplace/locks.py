@@ -2,7 +2,9 @@ from marketplace.models import Job, VendorOffer
 
 
 def job_for_update(*, pk: int) -> Job:
-    return Job.objects.select_for_update(of=("self",)).get(pk=pk)
+    # FOR NO KEY UPDATE: new assignments and data objects take FOR KEY SHARE on their job row
+    # (the foreign key check), which a plain FOR UPDATE would block.
+    return Job.objects.select_for_update(of=("self",), no_key=True).get(pk=pk)
 
 
 def vendor_offer_for_update(*, pk: int) -> VendorOffer:

@@ -230,6 +230,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tasks.tasks.assignments_expire_task",
         "schedule": timedelta(minutes=1),
     },
+    "end-availability-lifetimes": {
+        "task": "tasks.tasks.data_objects_expire_task",
+        "schedule": timedelta(minutes=1),
+    },
     "expire-jobs": {
         "task": "marketplace.tasks.jobs_expire_task",
         "schedule": crontab(minute="*/10"),

@@ -1,4 +1,12 @@
-"""Row locks of the tasks app. Lock order: data object, then assignment, then job."""
+"""Row locks of the tasks app. Lock order: data object, then assignment, then job.
+
+One exception, safe because nothing else locks those rows: admission (`queue.data_objects_admit`)
+updates objects not yet in flight while it holds the job's lock. A claim, a submit and the end
+of an availability lifetime only touch objects already in flight, and admission only objects
+that are not, under the job's lock, so two admissions never overlap.
+"""
+
+from datetime import timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -19,7 +27,9 @@ def assignment_for_update(*, pk: int) -> Assignment:
 def data_objects_open_for_update(
     *, worker: Worker, job: Job, now, skip_locked: bool
 ) -> QuerySet[DataObject]:
-    """Objects of the job this worker may take next, in manifest order, locked."""
+    """Objects of the job this worker may take next, in manifest order, locked: in flight and
+    within their availability lifetime, with a slot free, and neither answered nor declined
+    (nor held) by this worker."""
     live = Q(status__in=Assignment.ANSWERED) | Q(
         status=Assignment.Status.RESERVED, expires_at__gt=now
     )
@@ -33,8 +43,11 @@ def data_objects_open_for_update(
         .annotate(used=Count("pk"))
         .values("used")
     )
+    lifetime = timedelta(seconds=job.task_availability_lifetime_seconds)
     return (
-        DataObject.objects.filter(job=job, status=DataObject.Status.PENDING)
+        DataObject.objects.filter(
+            job=job, status=DataObject.Status.PENDING, in_flight_since__gt=now - lifetime
+        )
         .exclude(Exists(already_taken_by_worker))
         .alias(slots_used=Coalesce(Subquery(slots_used), 0))
         .filter(slots_used__lt=job.workers_per_object)

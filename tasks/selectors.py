@@ -1,39 +1,92 @@
-from django.db.models import Count, Q, QuerySet
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+from django.db.models import (
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
 from marketplace import selectors as jobs
 from marketplace.models import Job
-from tasks import storage, templating
+from payments import money
+from tasks import aggregates, storage, templating
 from tasks.manifests import input as manifest_input
 from tasks.models import Assignment, DataObject
 from workforce.models import Organization, Worker
 
 
 def job_board_for(*, worker: Worker) -> list[Job]:
-    """Jobs the worker may take tasks from now, with how many objects still need answers."""
+    """Jobs the worker may take tasks from now, each with `tasks_available`: its objects not
+    finished yet that are in flight within their availability lifetime or waiting to be put
+    out; and `estimated_hourly_usd`: for a public job, its reward per task over the median time
+    of the answers given so far, per hour (None for other jobs and until there are answers)."""
+    now = timezone.now()
+    lifetime_start = ExpressionWrapper(
+        Value(now) - F("task_availability_lifetime_seconds") * timedelta(seconds=1),
+        output_field=DateTimeField(),
+    )
+    still_open = Q(data_objects__status=DataObject.Status.PENDING) & (
+        Q(data_objects__in_flight_since__isnull=True)
+        | Q(data_objects__in_flight_since__gt=lifetime_start)
+    )
     open_jobs = (
         Job.objects.filter(status=Job.Status.IN_PROGRESS)
-        .annotate(
-            tasks_available=Count(
-                "data_objects", filter=Q(data_objects__status=DataObject.Status.PENDING)
-            )
-        )
+        .annotate(tasks_available=Count("data_objects", filter=still_open))
         .filter(tasks_available__gt=0)
         .order_by("-started_at", "-pk")
     )
-    return jobs.jobs_eligible_for(worker=worker, jobs=open_jobs)
+    answered = Assignment.objects.filter(status__in=Assignment.ANSWERED).order_by()
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        median_seconds = (
+            answered.filter(job=OuterRef("pk"))
+            .values("job")
+            .annotate(seconds=aggregates.MedianSeconds(F("submitted_at") - F("accepted_at")))
+            .values("seconds")
+        )
+        open_jobs = open_jobs.annotate(
+            median_task_seconds=Subquery(median_seconds, output_field=FloatField())
+        )
+    board = jobs.jobs_eligible_for(worker=worker, jobs=open_jobs)
+    if not postgres:
+        medians = aggregates.median_task_seconds_in_python(
+            answered.filter(job__in=[job.pk for job in board]), by="job_id"
+        )
+        for job in board:
+            job.median_task_seconds = medians.get(job.pk)
+    for job in board:
+        job.estimated_hourly_usd = _hourly_rate_usd(job=job, seconds=job.median_task_seconds)
+    return board
 
 
-def assignment_current_for(*, worker: Worker, job: Job) -> Assignment | None:
-    """The worker's live lease on the job, if any."""
+def _hourly_rate_usd(*, job: Job, seconds: float | None) -> str | None:
+    """reward / median seconds * 3600, rounded half up to whole mills."""
+    if job.workforce != Job.Workforce.PUBLIC or seconds is None or seconds <= 0:
+        return None
+    hourly = Decimal(job.reward_per_task_mills * 3600) / Decimal(seconds)
+    return money.format_usd(int(hourly.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
+
+def assignment_current_for(*, worker: Worker, job: Job, now=None) -> Assignment | None:
+    """The worker's live lease on the job (running at `now`, by default the present), if any."""
     return (
         Assignment.objects.filter(
             job=job,
             worker=worker,
             status=Assignment.Status.RESERVED,
-            expires_at__gt=timezone.now(),
+            expires_at__gt=now or timezone.now(),
         )
         .select_related("data_object", "job")
         .first()
@@ -126,3 +179,12 @@ def _text_task_input(*, assignment: Assignment, uri: str) -> dict:
         return unreadable
     limit = manifest_input.MAX_SOURCE_CHARS
     return {"taskObject": raw[: 4 * limit].decode("utf-8", errors="replace")[:limit]}
+
+
+def assignment_list_for_worker(*, worker: Worker) -> QuerySet[Assignment]:
+    """The worker's own answered assignments, newest first, with their job."""
+    return (
+        Assignment.objects.filter(worker=worker, status__in=Assignment.ANSWERED)
+        .select_related("job")
+        .order_by("-submitted_at", "-pk")
+    )

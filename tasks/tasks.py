@@ -52,6 +52,12 @@ def assignments_expire_task() -> None:
 
 
 @shared_task
+def data_objects_expire_task() -> None:
+    """Beat: objects whose availability lifetime ran out are consolidated or failed."""
+    services.data_objects_expire()
+
+
+@shared_task
 def assignments_auto_approve_task() -> None:
     services.assignments_auto_approve()
 

@@ -7,6 +7,7 @@ app_name = "tasks"
 urlpatterns = [
     path("work/", views.job_board, name="job-board"),
     path("work/jobs/<int:job_id>/", views.labeling, name="labeling"),
+    path("work/history", views.history, name="history"),
     path("work/assignments/<int:pk>/frame", views.custom_frame, name="custom-frame"),
     path("objects/<str:token>", views.object_download, name="object-download"),
 ]

@@ -11,15 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
-from statistics import median
 
 from django.db import connection
 from django.db.models import (
-    Aggregate,
     Count,
     Exists,
     F,
-    FloatField,
     OuterRef,
     Prefetch,
     Q,
@@ -31,6 +28,7 @@ from marketplace.models import Job
 from payments import money
 from payments import selectors as ledger
 from payments.models import LedgerAccount
+from tasks import aggregates
 from tasks.models import Assignment
 from workforce.models import TeamMember, Vendor, Worker
 
@@ -73,17 +71,6 @@ class WorkerStatistics:
 
 def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
-
-
-class _MedianSeconds(Aggregate):
-    """PostgreSQL: the median of a duration, in seconds (an ordered-set aggregate)."""
-
-    function = "PERCENTILE_CONT"
-    template = (
-        "%(function)s(0.5) WITHIN GROUP "
-        "(ORDER BY EXTRACT(EPOCH FROM %(expressions)s)::double precision)"
-    )
-    output_field = FloatField()
 
 
 def vendor_worker_list_for(*, vendor: Vendor) -> QuerySet[Worker]:
@@ -132,7 +119,9 @@ def vendor_worker_statistics(
     }
     postgres = connection.vendor == "postgresql"
     if postgres:
-        counters["median"] = _MedianSeconds(F("submitted_at") - F("accepted_at"), filter=answered)
+        counters["median"] = aggregates.MedianSeconds(
+            F("submitted_at") - F("accepted_at"), filter=answered
+        )
     rows = {
         row["worker_id"]: row
         for row in assignments.values("worker_id").annotate(**counters).order_by()
@@ -140,7 +129,7 @@ def vendor_worker_statistics(
     medians = (
         {worker_id: row["median"] for worker_id, row in rows.items()}
         if postgres
-        else _median_seconds_in_python(assignments.filter(answered))
+        else aggregates.median_task_seconds_in_python(assignments.filter(answered), by="worker_id")
     )
     earnings = _earnings_mills(assignments.filter(status=Assignment.Status.APPROVED))
 
@@ -161,16 +150,6 @@ def vendor_worker_statistics(
             )
         )
     return statistics
-
-
-def _median_seconds_in_python(answered: QuerySet[Assignment]) -> dict[int, float]:
-    """The same medians where the database has no median aggregate (SQLite): one query."""
-    durations: dict[int, list[float]] = defaultdict(list)
-    for worker_id, accepted_at, submitted_at in answered.values_list(
-        "worker_id", "accepted_at", "submitted_at"
-    ):
-        durations[worker_id].append((submitted_at - accepted_at).total_seconds())
-    return {worker_id: median(seconds) for worker_id, seconds in durations.items()}
 
 
 def _earnings_mills(approved: QuerySet[Assignment]) -> dict[int, int]:

@@ -1,6 +1,7 @@
 import mimetypes
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -9,8 +10,11 @@ from django.views.decorators.http import require_GET
 
 from marketplace import selectors as jobs
 from marketplace.models import Job
-from tasks import selectors, storage, templating
+from tasks import answers, selectors, storage, templating
+from tasks.manifests import input as manifest_input
 from workforce.selectors import accounts as workforce
+
+HISTORY_PER_PAGE = 50
 
 
 @login_required
@@ -29,11 +33,25 @@ def labeling(request: HttpRequest, job_id: int) -> HttpResponse:
     if worker is None:
         return redirect("worker-join")
     job = jobs.job_get_eligible_for(worker=worker, pk=job_id)
-    return render(
-        request,
-        "tasks/labeling.html",
-        {"job": job, "is_custom": job.task_type == Job.TaskType.CUSTOM},
-    )
+    context = {
+        "job": job,
+        "is_custom": job.task_type == Job.TaskType.CUSTOM,
+        "is_text": job.task_type in manifest_input.TEXT_TASK_TYPES,
+        "is_multilabel": answers.is_multilabel(job.task_type),
+    }
+    return render(request, "tasks/labeling.html", context)
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    """The worker's answered tasks, newest first, with how each was reviewed."""
+    worker = workforce.worker_for(user=request.user)
+    if worker is None:
+        return redirect("worker-join")
+    paginator = Paginator(selectors.assignment_list_for_worker(worker=worker), HISTORY_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(request, "tasks/history.html", {"page": page})
 
 
 @login_required

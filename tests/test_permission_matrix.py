@@ -224,6 +224,14 @@ ENDPOINTS = [
         "post", "/api/v1/labeling-jobs/pub/assignments/{submitted}/reject",
         expect(200, **REQUESTER_OBJECT), body={"reason": "Wrong."},
     ),
+    Endpoint(
+        "post", "/api/v1/labeling-jobs/pub/assignments/approve",
+        expect(200, **REQUESTER_OBJECT), body={"ids": ["{submitted}"]},
+    ),
+    Endpoint(
+        "post", "/api/v1/labeling-jobs/pub/assignments/reject",
+        expect(200, **REQUESTER_OBJECT), body={"ids": ["{submitted}"], "reason": "Wrong."},
+    ),
     Endpoint("get", "/api/v1/balance", expect(200, **REQUESTER_COLLECTION)),
     Endpoint("post", "/api/v1/labeling-jobs/pub/stop", expect(200, **REQUESTER_OBJECT)),
     # the owner's job read its manifest without a bad line, so it has no error report: 404
@@ -355,6 +363,25 @@ ENDPOINTS = [
         "post", "/api/v1/worker/assignments/{member_lease}/submit",
         expect(200, crowd_worker=404, other_team_worker=404),
         owner_role="team_member", body=ANSWER,
+    ),
+    Endpoint(
+        "post", "/api/v1/worker/assignments/{member_lease}/submit?next=1",
+        expect(200, crowd_worker=404, other_team_worker=404),
+        owner_role="team_member", body=ANSWER,
+    ),
+    Endpoint(
+        "post", "/api/v1/worker/assignments/{member_lease}/decline",
+        expect(200, crowd_worker=404, other_team_worker=404),
+        owner_role="team_member",
+    ),
+    Endpoint(
+        "post", "/api/v1/worker/assignments/{member_lease}/release",
+        expect(200, crowd_worker=404, other_team_worker=404),
+        owner_role="team_member",
+    ),
+    Endpoint(
+        "get", "/api/v1/worker/assignments", expect(200, **WORKERS_SEE_THEIR_OWN),
+        owner_role="crowd_worker",
     ),
     Endpoint(
         "get", "/api/v1/worker/assignments/{submitted}",

@@ -1,7 +1,8 @@
 """Requesters review the work submitted on their jobs: `/api/v1/labeling-jobs/{name}/assignments`
-lists it; approve and reject act on one assignment."""
+lists it; approve and reject act on one assignment, or on many with a result per id. Approving a
+rejected assignment reverses the rejection (within the reversal window)."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -10,8 +11,9 @@ from rest_framework.views import APIView
 
 from marketplace import selectors as jobs
 from marketplace.api_views import ScopedListApi
-from tasks import selectors, services
+from tasks import selectors
 from tasks.models import Assignment
+from tasks.services import review as services
 from workforce.permissions import IsRequester
 
 
@@ -26,11 +28,39 @@ class ReviewAssignmentOutput(serializers.ModelSerializer):
         fields = [
             "id", "worker_id", "dataset_object_id", "source_ref", "status", "answer",
             "accepted_at", "submitted_at", "time_spent_seconds", "reviewed_at", "rejection_reason",
+            "rejection_reversed_at",
         ]  # fmt: skip
 
 
 class RejectInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class BulkApproveInput(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=services.BULK_REVIEW_MAX,
+    )
+
+
+class BulkRejectInput(BulkApproveInput):
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReviewErrorOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ReviewResultOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Assignment.Status.choices, allow_null=True)
+    error = ReviewErrorOutput(allow_null=True)
+
+
+class BulkReviewOutput(serializers.Serializer):
+    results = ReviewResultOutput(many=True)
 
 
 class ReviewListApi(ScopedListApi):
@@ -75,6 +105,50 @@ class AssignmentRejectApi(APIView):
         return Response(ReviewAssignmentOutput(assignment).data)
 
 
+class AssignmentApproveBulkApi(APIView):
+    permission_classes = [IsRequester]
+
+    @extend_schema(
+        operation_id="v1_labeling_jobs_assignments_approve_bulk",
+        request=BulkApproveInput,
+        responses=BulkReviewOutput,
+    )
+    def post(self, request: Request, name: str) -> Response:
+        payload = BulkApproveInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        job = jobs.job_get_for(organization=request.organization, name=name)
+        results = services.assignments_approve_many(
+            assignments=selectors.assignment_list_for_review(
+                organization=request.organization, job=job
+            ),
+            ids=payload.validated_data["ids"],
+            actor=request.user,
+        )
+        return Response(BulkReviewOutput({"results": results}).data)
+
+
+class AssignmentRejectBulkApi(APIView):
+    permission_classes = [IsRequester]
+
+    @extend_schema(
+        operation_id="v1_labeling_jobs_assignments_reject_bulk",
+        request=BulkRejectInput,
+        responses=BulkReviewOutput,
+    )
+    def post(self, request: Request, name: str) -> Response:
+        payload = BulkRejectInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        job = jobs.job_get_for(organization=request.organization, name=name)
+        results = services.assignments_reject_many(
+            assignments=selectors.assignment_list_for_review(
+                organization=request.organization, job=job
+            ),
+            actor=request.user,
+            **payload.validated_data,
+        )
+        return Response(BulkReviewOutput({"results": results}).data)
+
+
 urlpatterns = [
     path("labeling-jobs/<str:name>/assignments", ReviewListApi.as_view(), name="review-list"),
     path(
@@ -87,4 +161,15 @@ urlpatterns = [
         AssignmentRejectApi.as_view(),
         name="review-reject",
     ),
+    path(
+        "labeling-jobs/<str:name>/assignments/approve",
+        AssignmentApproveBulkApi.as_view(),
+        name="review-approve-bulk",
+    ),
+    path(
+        "labeling-jobs/<str:name>/assignments/reject",
+        AssignmentRejectBulkApi.as_view(),
+        name="review-reject-bulk",
+    ),
+    path("", include("tasks.api.worker_history")),
 ]

@@ -9,13 +9,21 @@ class JobBoardOutput(serializers.ModelSerializer):
     reward_per_task = serializers.SerializerMethodField(
         help_text="What the platform pays per task; null for team work (private or vendor)."
     )
-    tasks_available = serializers.IntegerField()
+    tasks_available = serializers.IntegerField(
+        help_text="Objects not finished yet, in flight to workers or waiting to be."
+    )
+    estimated_hourly_rate = serializers.CharField(
+        source="estimated_hourly_usd",
+        allow_null=True,
+        help_text="USD per hour at the median time of the answers given so far; null for team "
+        "work and until there are answers.",
+    )
 
     class Meta:
         model = Job
         fields = [
             "id", "title", "description", "keywords", "task_type", "reward_per_task",
-            "task_time_limit_seconds", "tasks_available",
+            "task_time_limit_seconds", "tasks_available", "estimated_hourly_rate",
         ]  # fmt: skip
 
     def get_reward_per_task(self, job: Job) -> str | None:
@@ -44,6 +52,8 @@ class WorkerAssignmentOutput(serializers.ModelSerializer):
             "labels": job.labels,
             "short_instructions": job.short_instructions,
             "full_instructions": job.full_instructions,
+            "good_example": job.good_example,
+            "bad_example": job.bad_example,
             "reward_per_task": job.public_reward_usd,
         }
 
@@ -60,3 +70,17 @@ class WorkerAssignmentOutput(serializers.ModelSerializer):
         if not task_input.pop("taskObjectUrl", False):
             return task_input
         return {"taskObject": absolute(task_input["taskObject"])}
+
+
+class AssignmentSubmitQuery(serializers.Serializer):
+    next = serializers.BooleanField(
+        default=False,
+        help_text="Also lease the worker's next task in the same job and return both.",
+    )
+
+
+class AssignmentSubmitWithNextOutput(serializers.Serializer):
+    submitted = WorkerAssignmentOutput()
+    next = WorkerAssignmentOutput(
+        allow_null=True, help_text="The next task's lease; null when nothing is left."
+    )

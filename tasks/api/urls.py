@@ -19,6 +19,16 @@ urlpatterns = [
         views.AssignmentSubmitApi.as_view(),
         name="worker-submit",
     ),
+    path(
+        "worker/assignments/<int:pk>/decline",
+        views.AssignmentDeclineApi.as_view(),
+        name="worker-decline",
+    ),
+    path(
+        "worker/assignments/<int:pk>/release",
+        views.AssignmentReleaseApi.as_view(),
+        name="worker-release",
+    ),
     path("", include("tasks.api.review")),
     path("", include("tasks.api.vendor")),
     path("", include("tasks.api.manifests")),

@@ -31,6 +31,7 @@ from marketplace.services import jobs
 from tasks import hooks, storage
 from tasks.manifests import input as manifest_input
 from tasks.models import DataObject
+from tasks.services import queue
 from workforce.services import accounts
 
 INGEST_BATCH_SIZE = 5000  # bulk_create batches where COPY is not available
@@ -133,7 +134,7 @@ def manifest_ingest(*, job_id: int) -> Job:
                 if count == 0:
                     return _job_fail(job=job, reason="The input manifest has no objects.")
                 if not job.pre_annotation_hook:
-                    return jobs.job_start(job=job, object_count=count)
+                    return _job_start(job=job, object_count=count)
     except _ManifestInvalid as error:
         return _job_fail_with_report(job=job, report=error.report)
     except storage.StorageErrors as error:
@@ -224,9 +225,17 @@ def _pre_annotation_stage(*, job: Job) -> Job:
         with transaction.atomic():
             if job_locks.job_for_update(pk=job.pk).status != Job.Status.INITIALIZING:
                 return Job.objects.get(pk=job.pk)
-            return jobs.job_start(job=job, object_count=pending)
+            return _job_start(job=job, object_count=pending)
     except ApplicationError as error:
         return _job_fail_discarding_objects(job=job, reason=error.message)
+
+
+def _job_start(*, job: Job, object_count: int) -> Job:
+    """Start the job and put its first objects out to workers (max_concurrent_task_count of
+    them), in the caller's transaction: the job's row is locked by the start."""
+    started = jobs.job_start(job=job, object_count=object_count)
+    queue.data_objects_admit(job=started)
+    return started
 
 
 def _pre_annotation_batch(

@@ -1,16 +1,22 @@
-"""The tasks app's writes, by area: `queue` (claim, submit, leases), `labeling` (consolidation
-and finishing jobs), `review` (approval, rejection, payment)."""
+"""The tasks app's writes, by area: `queue` (claim, submit, leases), `labeling` (consolidation,
+availability lifetimes and finishing jobs), `review` (approval, rejection, payment)."""
 
 from tasks.services.labeling import (  # noqa: F401
     data_object_consolidate,
     data_object_consolidation_fail,
+    data_object_expire,
+    data_objects_expire,
     job_finalize,
     job_stop_finalize,
 )
 from tasks.services.queue import (  # noqa: F401
     assignment_claim,
+    assignment_decline,
+    assignment_release,
     assignment_submit,
+    assignment_submit_and_claim_next,
     assignments_expire,
+    data_objects_admit,
 )
 from tasks.services.review import (  # noqa: F401
     assignment_approve,

@@ -1,7 +1,11 @@
 """Turning an object's answers into its label (majority, pass-through, or the post-annotation
-hook), and finishing a job once every object is done or it is stopped."""
+hook), ending objects whose availability lifetime ran out, and finishing a job once every
+object is done or it is stopped."""
+
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.utils import timezone
 
 from marketplace import locks as job_locks
@@ -11,6 +15,9 @@ from tasks import answers, builtin_hooks, consolidation, hooks, locks
 from tasks import tasks as celery_tasks
 from tasks.manifests import output as manifest_output
 from tasks.models import Assignment, DataObject
+from tasks.services import queue
+
+LIFETIME_BATCH_SIZE = 200  # objects looked up at once by data_objects_expire
 
 
 def data_object_consolidate(*, data_object_id: int) -> None:
@@ -36,9 +43,16 @@ def data_object_consolidate(*, data_object_id: int) -> None:
         answered = list(_answered(data_object=data_object))
         if not answered:
             return
-        _data_object_label(job=job, data_object=data_object, answered=answered)
-        data_object.labeled_at = _raw_label_time(answered) if job.has_raw_labels else timezone.now()
-        _data_object_labeled(job=job, data_object=data_object)
+        _data_object_consolidate_locked(job=job, data_object=data_object, answered=answered)
+
+
+def _data_object_consolidate_locked(
+    *, job: Job, data_object: DataObject, answered: list[Assignment]
+) -> None:
+    """Label the object from its answers, in the caller's transaction, the object locked."""
+    _data_object_label(job=job, data_object=data_object, answered=answered)
+    data_object.labeled_at = _raw_label_time(answered) if job.has_raw_labels else timezone.now()
+    _data_object_labeled(job=job, data_object=data_object)
 
 
 def _answered(*, data_object: DataObject):
@@ -92,9 +106,91 @@ def _data_object_labeled(*, job: Job, data_object: DataObject) -> None:
         ]
     )
     celery_tasks.data_object_annotations_write_task.delay_on_commit(data_object.pk)
-    job = jobs.job_record_outcome(job=job, human_labeled=1)
+    _data_object_counted(job=job, human_labeled=1)
+
+
+def _data_object_counted(*, job: Job, human_labeled: int = 0, failed: int = 0) -> None:
+    """Count an object that left pending, put the next one out to workers in its place, and
+    finish the job when it was the last. In the caller's transaction, the object locked."""
+    job = jobs.job_record_outcome(job=job, human_labeled=human_labeled, failed=failed)
+    if job.status == Job.Status.IN_PROGRESS:
+        queue.data_objects_admit(job=job)
     if job.is_finished_labeling:
         celery_tasks.job_finalize_task.delay_on_commit(job.pk)
+
+
+def data_objects_expire(*, batch_size: int = LIFETIME_BATCH_SIZE) -> int:
+    """End every object of a running job whose availability lifetime ran out (see
+    data_object_expire), a batch at a time. Returns how many were ended here; a run beside
+    another, or again, ends nothing twice."""
+    ended = 0
+    after = 0
+    while True:
+        due = list(_data_objects_due(now=timezone.now(), after=after)[:batch_size])
+        for pk in due:
+            ended += data_object_expire(data_object_id=pk)
+        if len(due) < batch_size:
+            return ended
+        after = due[-1]
+
+
+def _data_objects_due(*, now, after: int):
+    deadline = ExpressionWrapper(
+        F("in_flight_since") + F("job__task_availability_lifetime_seconds") * timedelta(seconds=1),
+        output_field=DateTimeField(),
+    )
+    return (
+        DataObject.objects.filter(
+            status=DataObject.Status.PENDING,
+            in_flight_since__isnull=False,
+            job__status=Job.Status.IN_PROGRESS,
+            pk__gt=after,
+        )
+        .alias(deadline=deadline)
+        .filter(deadline__lte=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def data_object_expire(*, data_object_id: int) -> bool:
+    """The object's availability lifetime ran out before it got all its answers: its leases
+    still held are returned (expired, when they ran out), and it is consolidated with the
+    answers it has; with none it is failed and counted `failed_non_retryable_error`. The next
+    object is then put out to workers, and the job finishes when it was the last.
+
+    Returns whether it ended the object (False when it was finished or ended already, or its
+    job is no longer running). A job consolidated by its post-annotation hook consolidates in
+    its own task, queued on commit.
+    """
+    with transaction.atomic():
+        data_object = locks.data_object_for_update(pk=data_object_id)
+        job = data_object.job
+        now = timezone.now()
+        if (
+            data_object.status != DataObject.Status.PENDING
+            or data_object.in_flight_since is None
+            or job.status != Job.Status.IN_PROGRESS
+            or data_object.in_flight_since
+            + timedelta(seconds=job.task_availability_lifetime_seconds)
+            > now
+        ):
+            return False
+        # Waits for a submit holding one of these leases: the answers read next include it.
+        reserved = data_object.assignments.filter(status=Assignment.Status.RESERVED)
+        reserved.filter(expires_at__lte=now).update(status=Assignment.Status.EXPIRED)
+        reserved.update(status=Assignment.Status.RETURNED)
+        answered = list(_answered(data_object=data_object))
+        if not answered:
+            data_object.status = DataObject.Status.FAILED
+            data_object.save(update_fields=["status"])
+            _data_object_counted(job=job, failed=1)
+            return True
+        if job.consolidation == Job.Consolidation.CUSTOM:
+            celery_tasks.data_object_consolidate_task.delay_on_commit(data_object_id)
+            return True
+        _data_object_consolidate_locked(job=job, data_object=data_object, answered=answered)
+        return True
 
 
 def data_object_consolidation_fail(

@@ -1,16 +1,34 @@
-"""The assignment queue: claiming a lease on an object, submitting the answer, leases ending."""
+"""The assignment queue: which objects are out to workers, claiming a lease on one, submitting
+the answer, declining or releasing a lease, and leases ending."""
 
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from marketplace import selectors as job_selectors
 from marketplace.errors import ApplicationError
 from marketplace.models import Job
 from tasks import answers, locks, selectors
 from tasks import tasks as celery_tasks
-from tasks.models import Assignment
+from tasks.models import Assignment, DataObject
 from workforce.models import Worker
+
+
+def data_objects_admit(*, job: Job) -> int:
+    """Put the job's next pending objects out to workers, in manifest order, so that
+    `max_concurrent_task_count` of them are in flight (their availability lifetime starts now).
+    Returns how many were admitted.
+
+    In the caller's transaction, with the job's row locked (marketplace.locks.job_for_update):
+    admissions of one job never overlap, so the window is never exceeded.
+    """
+    pending = DataObject.objects.filter(job=job, status=DataObject.Status.PENDING)
+    room = job.max_concurrent_task_count - pending.filter(in_flight_since__isnull=False).count()
+    if room <= 0:
+        return 0
+    waiting = pending.filter(in_flight_since__isnull=True).order_by("position").values("pk")
+    return DataObject.objects.filter(pk__in=waiting[:room]).update(in_flight_since=timezone.now())
 
 
 def _expire_own_leases(*, worker: Worker, job: Job, now) -> None:
@@ -23,12 +41,17 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
     """Lease the next object of the job that still needs answers from this worker.
 
     Returns (assignment, created): the worker's live lease on the job if they hold one, a new
-    lease, or (None, False) when nothing is left for them. Objects are picked in manifest order
-    under row locks (SELECT ... FOR UPDATE, SKIP LOCKED first), and counted again once locked.
+    lease, or (None, False) when nothing is left for them. Only objects in flight and within
+    their availability lifetime are offered. Objects are picked in manifest order under row
+    locks (SELECT ... FOR UPDATE, SKIP LOCKED first), and counted again once locked.
     """
+    now = timezone.now()
+    # Recorded before the claim's transaction: the claim then holds no lease's lock while it
+    # waits for an object's (the end of a lifetime locks an object, then its leases).
+    _expire_own_leases(worker=worker, job=job, now=now)
     try:
         with transaction.atomic():
-            return _assignment_claim(worker=worker, job=job)
+            return _assignment_claim(worker=worker, job=job, now=now)
     except IntegrityError:
         # A concurrent claim by the same worker won; hand back the lease it created.
         current = selectors.assignment_current_for(worker=worker, job=job)
@@ -37,15 +60,13 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
         return current, False
 
 
-def _assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bool]:
-    now = timezone.now()
+def _assignment_claim(*, worker: Worker, job: Job, now) -> tuple[Assignment | None, bool]:
     # Read the status now: the job may have been stopped since the caller fetched it.
     if Job.objects.filter(pk=job.pk).values_list("status", flat=True).get() != (
         Job.Status.IN_PROGRESS
     ):
         return None, False
-    _expire_own_leases(worker=worker, job=job, now=now)
-    current = selectors.assignment_current_for(worker=worker, job=job)
+    current = selectors.assignment_current_for(worker=worker, job=job, now=now)
     if current is not None:
         return current, False
     # First pass: skip objects other claims hold, so workers do not queue behind each other.
@@ -102,18 +123,47 @@ def _assignment_create(*, worker: Worker, job: Job, pk: int, now) -> tuple[Assig
     return assignment, True
 
 
+def _task_unavailable() -> ApplicationError:
+    return ApplicationError(
+        "task_unavailable",
+        "This task is no longer available (it was finished without this answer, or its time "
+        "on the job ran out); the answer was not counted.",
+        status=409,
+    )
+
+
+def _data_object_available(*, data_object_id: int, job: Job, now) -> bool:
+    """Whether the object still takes answers: pending, and within its availability lifetime."""
+    status, in_flight_since = (
+        DataObject.objects.filter(pk=data_object_id).values_list("status", "in_flight_since").get()
+    )
+    if status != DataObject.Status.PENDING:
+        return False
+    lifetime = timedelta(seconds=job.task_availability_lifetime_seconds)
+    return in_flight_since is None or in_flight_since + lifetime > now
+
+
 @transaction.atomic
 def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
-    """Store the worker's answer. A repeated submit returns the first result unchanged."""
+    """Store the worker's answer. A repeated submit returns the first result unchanged.
+
+    Refused (409, not counted): `task_unavailable` when the object was finished meanwhile or
+    its availability lifetime ran out, `lease_ended` when the lease expired or was released,
+    declined or returned, `job_not_in_progress` when the job is stopping or over.
+    """
     locked = locks.assignment_for_update(pk=assignment.pk)
     if locked.status in Assignment.ANSWERED:
         return locked
     now = timezone.now()
+    job = locked.job
+    # The end of an availability lifetime updates the object's reserved leases before it reads
+    # the answers: while this lock is held, the object cannot be finished without this answer.
+    if not _data_object_available(data_object_id=locked.data_object_id, job=job, now=now):
+        raise _task_unavailable()
     if locked.status != Assignment.Status.RESERVED or locked.expires_at <= now:
         raise ApplicationError(
             "lease_ended", "The time for this task ran out; the answer was not counted.", status=409
         )
-    job = locked.job
     if job.status != Job.Status.IN_PROGRESS:
         raise ApplicationError(
             "job_not_in_progress",
@@ -129,6 +179,58 @@ def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
     ).count()
     if answered >= job.workers_per_object:
         celery_tasks.data_object_consolidate_task.delay_on_commit(locked.data_object_id)
+    return locked
+
+
+def assignment_submit_and_claim_next(
+    *, assignment: Assignment, answer: dict
+) -> tuple[Assignment, Assignment | None]:
+    """Submit the answer, then lease the worker's next task in the same job (None when nothing
+    is left for them, or they may no longer take tasks from it). The answer is committed
+    before the claim: it stands whatever the claim gives."""
+    submitted = assignment_submit(assignment=assignment, answer=answer)
+    worker = submitted.worker
+    eligible = job_selectors.jobs_eligible_for(
+        worker=worker, jobs=Job.objects.filter(pk=submitted.job_id)
+    )
+    if not eligible:
+        return submitted, None
+    following, _ = assignment_claim(worker=worker, job=eligible[0])
+    return submitted, following
+
+
+@transaction.atomic
+def assignment_decline(*, assignment: Assignment) -> Assignment:
+    """Reserved → declined: the worker gives the object up, and it is never offered to them
+    again. Its slot is free at once. A repeat returns the assignment unchanged; an assignment
+    answered (409 `already_submitted`) or ended otherwise (409 `lease_ended`) is refused."""
+    return _lease_end(assignment=assignment, to=Assignment.Status.DECLINED)
+
+
+@transaction.atomic
+def assignment_release(*, assignment: Assignment) -> Assignment:
+    """Reserved → returned ("stop and resume later"): the object goes back to the queue, this
+    worker included, and its slot is free at once. A repeat (or a lease already returned at a
+    stop) returns the assignment unchanged; an assignment answered (409 `already_submitted`)
+    or ended otherwise (409 `lease_ended`) is refused."""
+    return _lease_end(assignment=assignment, to=Assignment.Status.RETURNED)
+
+
+def _lease_end(*, assignment: Assignment, to: str) -> Assignment:
+    locked = locks.assignment_for_update(pk=assignment.pk)
+    if locked.status == to:
+        return locked
+    if locked.status in Assignment.ANSWERED:
+        raise ApplicationError(
+            "already_submitted", "The answer to this task is already submitted.", status=409
+        )
+    if (
+        to not in Assignment.TRANSITIONS.get(locked.status, set())
+        or locked.expires_at <= timezone.now()
+    ):
+        raise ApplicationError("lease_ended", "This task's lease has already ended.", status=409)
+    locked.status = to
+    locked.save(update_fields=["status"])
     return locked
 
 

@@ -1,11 +1,17 @@
 """Review of submitted work: approval (paid from the job's escrow, exactly once), rejection with a
-reason the worker sees, and automatic approval after the job's delay."""
+reason the worker sees, the reversal of a rejection within `REVERSAL_WINDOW`, the same one id at
+a time in bulk, and automatic approval after the job's delay.
 
+Lock order, as everywhere in the app: the data object, then the assignment."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 
 from marketplace.errors import ApplicationError
@@ -13,35 +19,70 @@ from marketplace.models import Job
 from payments import services as payments
 from payments.models import LedgerAccount
 from tasks import locks
-from tasks.models import Assignment
+from tasks.models import Assignment, DataObject
 from workforce.models import User
 from workforce.services import workers
 
+logger = logging.getLogger(__name__)
+
 Kind = LedgerAccount.Kind
+Status = Assignment.Status
+
+REVERSAL_WINDOW = timedelta(days=30)
+BULK_REVIEW_MAX = 1000
 
 
 @transaction.atomic
 def assignment_approve(*, assignment: Assignment, actor: User | None = None) -> Assignment:
-    """Approve submitted work and pay it from the job's escrow, exactly once."""
+    """Approve submitted work and pay it from the job's escrow, exactly once.
+
+    Approving a rejection reverses it, within `REVERSAL_WINDOW` of the rejection: the work is
+    paid then. Only a rejection the caller has seen is reversed: when `assignment` was read as
+    submitted and has been rejected since, the approval lost the race and is refused."""
     data_object = locks.data_object_for_update(pk=assignment.data_object_id)
     locked = locks.assignment_for_update(pk=assignment.pk)
-    if locked.status == Assignment.Status.APPROVED:
+    if locked.status == Status.APPROVED:
         return locked
-    if locked.status != Assignment.Status.SUBMITTED:
+    if locked.status == Status.REJECTED:
+        if assignment.status != Status.REJECTED:
+            raise ApplicationError(
+                "already_reviewed",
+                "The assignment was rejected meanwhile; approve it again to reverse the rejection.",
+                status=409,
+            )
+        if locked.reviewed_at < timezone.now() - REVERSAL_WINDOW:
+            raise ApplicationError(
+                "reversal_window_passed",
+                f"A rejection can be reversed for {REVERSAL_WINDOW.days} days only.",
+                status=409,
+            )
+        _approve_locked(data_object=data_object, assignment=locked, reversal=True)
+        return locked
+    if locked.status != Status.SUBMITTED:
         raise ApplicationError(
             "not_submitted",
             f"An assignment that is {locked.status} cannot be approved.",
             status=409,
         )
-    first_for_object = not data_object.assignments.filter(
-        status=Assignment.Status.APPROVED
-    ).exists()
-    locked.status = Assignment.Status.APPROVED
-    locked.reviewed_at = timezone.now()
-    locked.save(update_fields=["status", "reviewed_at"])
-    _approval_pay(assignment=locked, first_for_object=first_for_object)
-    workers.worker_record_review(worker=locked.worker, approved=True)
+    _approve_locked(data_object=data_object, assignment=locked, reversal=False)
     return locked
+
+
+def _approve_locked(*, data_object: DataObject, assignment: Assignment, reversal: bool) -> None:
+    """Approve a locked assignment, pay it and count the review. A reversal keeps the rejection
+    (its time and reason) on record and takes back the rejection's count."""
+    first_for_object = not data_object.assignments.filter(status=Status.APPROVED).exists()
+    assignment.status = Status.APPROVED
+    if reversal:
+        assignment.rejection_reversed_at = timezone.now()
+        assignment.save(update_fields=["status", "rejection_reversed_at"])
+    else:
+        assignment.reviewed_at = timezone.now()
+        assignment.save(update_fields=["status", "reviewed_at"])
+    _approval_pay(assignment=assignment, first_for_object=first_for_object)
+    if reversal:
+        workers.worker_record_review(worker=assignment.worker, approved=False, undo=True)
+    workers.worker_record_review(worker=assignment.worker, approved=True)
 
 
 def _approval_pay(*, assignment: Assignment, first_for_object: bool) -> None:
@@ -69,20 +110,22 @@ def _approval_pay(*, assignment: Assignment, first_for_object: bool) -> None:
 
 
 @transaction.atomic
-def assignment_reject(*, assignment: Assignment, reason: str, actor: User | None = None):
+def assignment_reject(
+    *, assignment: Assignment, reason: str, actor: User | None = None
+) -> Assignment:
     """Reject submitted work with a reason the worker sees. Nothing is paid."""
     if not reason.strip():
         raise ApplicationError("reason_required", "Say why the work is rejected.", field="reason")
     locked = locks.assignment_for_update(pk=assignment.pk)
-    if locked.status == Assignment.Status.REJECTED:
+    if locked.status == Status.REJECTED:
         return locked
-    if locked.status != Assignment.Status.SUBMITTED:
+    if locked.status != Status.SUBMITTED:
         raise ApplicationError(
             "not_submitted",
             f"An assignment that is {locked.status} cannot be rejected.",
             status=409,
         )
-    locked.status = Assignment.Status.REJECTED
+    locked.status = Status.REJECTED
     locked.reviewed_at = timezone.now()
     locked.rejection_reason = reason.strip()
     locked.save(update_fields=["status", "reviewed_at", "rejection_reason"])
@@ -90,20 +133,102 @@ def assignment_reject(*, assignment: Assignment, reason: str, actor: User | None
     return locked
 
 
+@dataclass(frozen=True)
+class ReviewResult:
+    """What a bulk review did to one id: the assignment's status afterwards (None when the id
+    is not one of the caller's), and the error that refused it, if any."""
+
+    id: int
+    status: str | None
+    error: ApplicationError | None = None
+
+
+def assignments_approve_many(
+    *, assignments: QuerySet[Assignment], ids: list[int], actor: User | None = None
+) -> list[ReviewResult]:
+    """Approve each id found in `assignments` (the caller's scope), each in its own
+    transaction, as `assignment_approve` does one."""
+    return _review_each(
+        assignments=assignments,
+        ids=ids,
+        review=lambda assignment: assignment_approve(assignment=assignment, actor=actor),
+    )
+
+
+def assignments_reject_many(
+    *, assignments: QuerySet[Assignment], ids: list[int], reason: str, actor: User | None = None
+) -> list[ReviewResult]:
+    """Reject each id found in `assignments` (the caller's scope) with one reason, each in its
+    own transaction, as `assignment_reject` does one."""
+    if not reason.strip():
+        raise ApplicationError("reason_required", "Say why the work is rejected.", field="reason")
+    return _review_each(
+        assignments=assignments,
+        ids=ids,
+        review=lambda assignment: assignment_reject(
+            assignment=assignment, reason=reason, actor=actor
+        ),
+    )
+
+
+def _review_each(
+    *,
+    assignments: QuerySet[Assignment],
+    ids: list[int],
+    review: Callable[[Assignment], Assignment],
+) -> list[ReviewResult]:
+    if len(ids) > BULK_REVIEW_MAX:
+        raise ApplicationError(
+            "too_many", f"Review at most {BULK_REVIEW_MAX} assignments at once.", field="ids"
+        )
+    ids = list(dict.fromkeys(ids))
+    found = {assignment.pk: assignment for assignment in assignments.filter(pk__in=ids)}
+    results = []
+    for pk in ids:
+        assignment = found.get(pk)
+        if assignment is None:
+            error = ApplicationError("not_found", "No such assignment.", status=404)
+            results.append(ReviewResult(id=pk, status=None, error=error))
+            continue
+        try:
+            reviewed = review(assignment)
+        except ApplicationError as error:
+            status = Assignment.objects.filter(pk=pk).values_list("status", flat=True).first()
+            results.append(ReviewResult(id=pk, status=status, error=error))
+        else:
+            results.append(ReviewResult(id=pk, status=reviewed.status))
+    return results
+
+
 def assignments_auto_approve(*, limit: int = 1000) -> int:
-    """Approve work that waited longer than its job's auto-approval delay."""
+    """Approve work that waited longer than its job's auto-approval delay, each in its own
+    transaction; work reviewed meanwhile is left as the requester decided. Returns how many
+    this call approved."""
     due_at = ExpressionWrapper(
         F("submitted_at") + F("job__auto_approval_delay_seconds") * timedelta(seconds=1),
         output_field=DateTimeField(),
     )
     due = (
-        Assignment.objects.filter(status=Assignment.Status.SUBMITTED)
+        Assignment.objects.filter(status=Status.SUBMITTED)
         .alias(due_at=due_at)
         .filter(due_at__lte=timezone.now())
-        .order_by("pk")[:limit]
+        .order_by("pk")
+        .values_list("pk", "data_object_id")[:limit]
     )
     approved = 0
-    for assignment in due:
-        assignment_approve(assignment=assignment)
-        approved += 1
+    for pk, data_object_id in list(due):
+        try:
+            approved += _assignment_auto_approve(pk=pk, data_object_id=data_object_id)
+        except ApplicationError as error:
+            logger.warning("Assignment %s not auto-approved: %s", pk, error.message)
     return approved
+
+
+@transaction.atomic
+def _assignment_auto_approve(*, pk: int, data_object_id: int) -> bool:
+    data_object = locks.data_object_for_update(pk=data_object_id)
+    locked = locks.assignment_for_update(pk=pk)
+    if locked.status != Status.SUBMITTED:
+        return False
+    _approve_locked(data_object=data_object, assignment=locked, reversal=False)
+    return True

@@ -129,8 +129,8 @@ def test_approval_pays_once_and_rejection_pays_nothing(organization):
         f"assignment:{answers[0].pk}:approval"
     ]
     with pytest.raises(ApplicationError) as refused:
-        services.assignment_approve(assignment=rejected)
-    assert refused.value.code == "not_submitted"
+        services.assignment_reject(assignment=answers[0], reason="Changed my mind.")
+    assert refused.value.code == "not_submitted"  # approved work stays approved
     assert earnings.count() == 1
 
 

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from marketplace.services import offers
 from payments import services as payments
 from payments.models import LedgerAccount, LedgerTransaction
-from tasks import services, vendor_stats
+from tasks import aggregates, services
 from tasks.models import Assignment
 from tests.conftest import bearer_client
 from tests.factories import OrganizationFactory, UserFactory, WorkerFactory, job_in_progress
@@ -174,7 +174,7 @@ def test_the_medians_are_the_same_where_the_database_has_no_median(staffed):
     )
     ana, ben, _, dee = staffed["workers"]
 
-    assert vendor_stats._median_seconds_in_python(answered) == {
+    assert aggregates.median_task_seconds_in_python(answered, by="worker_id") == {
         ana.pk: 60.0,
         ben.pk: 30.0,
         dee.pk: 12.5,
