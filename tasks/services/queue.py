@@ -132,15 +132,13 @@ def _task_unavailable() -> ApplicationError:
     )
 
 
-def _data_object_available(*, data_object_id: int, job: Job, now) -> bool:
+def _data_object_available(*, data_object: DataObject, job: Job, now) -> bool:
     """Whether the object still takes answers: pending, and within its availability lifetime."""
-    status, in_flight_since = (
-        DataObject.objects.filter(pk=data_object_id).values_list("status", "in_flight_since").get()
-    )
-    if status != DataObject.Status.PENDING:
+    if data_object.status != DataObject.Status.PENDING:
         return False
     lifetime = timedelta(seconds=job.task_availability_lifetime_seconds)
-    return in_flight_since is None or in_flight_since + lifetime > now
+    since = data_object.in_flight_since
+    return since is None or since + lifetime > now
 
 
 @transaction.atomic
@@ -151,14 +149,16 @@ def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
     its availability lifetime ran out, `lease_ended` when the lease expired or was released,
     declined or returned, `job_not_in_progress` when the job is stopping or over.
     """
+    # The object first (the lock order): the answers of one object are counted one submit at a
+    # time, so the last of several simultaneous answers sees the others and asks for the
+    # consolidation; and the object cannot be finished (end of its lifetime) meanwhile.
+    data_object = locks.data_object_for_update(pk=assignment.data_object_id)
     locked = locks.assignment_for_update(pk=assignment.pk)
     if locked.status in Assignment.ANSWERED:
         return locked
     now = timezone.now()
     job = locked.job
-    # The end of an availability lifetime updates the object's reserved leases before it reads
-    # the answers: while this lock is held, the object cannot be finished without this answer.
-    if not _data_object_available(data_object_id=locked.data_object_id, job=job, now=now):
+    if not _data_object_available(data_object=data_object, job=job, now=now):
         raise _task_unavailable()
     if locked.status != Assignment.Status.RESERVED or locked.expires_at <= now:
         raise ApplicationError(

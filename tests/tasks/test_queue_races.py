@@ -75,6 +75,30 @@ def test_two_submits_of_one_assignment_store_one_answer(organization):
     assert (job.status, job.human_labeled_count) == (Job.Status.COMPLETED, 1)
 
 
+@pytest.mark.parametrize("workers_per_object", [2, 3, 5])
+def test_the_last_answers_arriving_together_still_consolidate_the_object(
+    organization, workers_per_object
+):
+    # Each submit counts the object's answers to decide whether it was the last one: counted
+    # in parallel, every submit could see fewer than it needs and none would consolidate.
+    job = job_in_progress(organization, objects=1, workers_per_object=workers_per_object)
+    leases = [
+        services.assignment_claim(worker=WorkerFactory(), job=job)[0]
+        for _ in range(workers_per_object)
+    ]
+
+    outcomes = run_concurrently(
+        workers_per_object,
+        lambda i: services.assignment_submit(assignment=leases[i], answer=CAT),
+    )
+
+    assert all(outcome.succeeded for outcome in outcomes)
+    data_object = DataObject.objects.get()
+    assert data_object.status == DataObject.Status.LABELED
+    job.refresh_from_db()
+    assert (job.status, job.human_labeled_count) == (Job.Status.COMPLETED, 1)
+
+
 @pytest.mark.parametrize("ends_in", ENDS_IN_SECONDS)
 def test_a_submit_racing_the_takeover_of_its_expiring_lease_counts_or_is_refused(
     organization, ends_in
