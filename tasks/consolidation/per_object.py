@@ -1,4 +1,4 @@
-"""Turning several workers' answers for one object into one label with a confidence."""
+"""Consolidation of one object's answers, as the live labeling path calls it."""
 
 from collections import Counter
 
