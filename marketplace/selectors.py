@@ -76,17 +76,28 @@ def jobs_visible_to(*, worker: Worker, jobs: QuerySet[Job] | None = None) -> Que
     )
 
 
+def job_visible_to(*, worker: Worker, job: Job) -> bool:
+    """Whether `job` is among `jobs_visible_to(worker=worker)`; a public job without a query."""
+    if job.workforce == Job.Workforce.PUBLIC:
+        return True
+    return jobs_visible_to(worker=worker, jobs=Job.objects.filter(pk=job.pk)).exists()
+
+
 def jobs_eligible_for(*, worker: Worker, jobs: QuerySet[Job] | None = None) -> list[Job]:
     """Jobs the worker may take new tasks from: visible to them, not from a requester that
     blocked them, and with every qualification requirement met."""
     blocked_by = WorkerBlock.objects.filter(worker=worker).values("organization_id")
     candidates = jobs_visible_to(worker=worker, jobs=jobs).exclude(organization_id__in=blocked_by)
-    values = qualifications.worker_values(worker)
-    return [
-        job
-        for job in candidates
-        if qualifications.requirements_met(job.qualification_requirements, values)
-    ]
+    values: dict[str, int] | None = None  # the worker's, read once a job asks for any
+    eligible = []
+    for job in candidates:
+        if job.qualification_requirements:
+            if values is None:
+                values = qualifications.worker_values(worker)
+            if not qualifications.requirements_met(job.qualification_requirements, values):
+                continue
+        eligible.append(job)
+    return eligible
 
 
 def job_get_eligible_for(*, worker: Worker, pk: int) -> Job:

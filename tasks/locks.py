@@ -24,6 +24,27 @@ def assignment_for_update(*, pk: int) -> Assignment:
     return Assignment.objects.select_for_update(of=("self",)).select_related("job").get(pk=pk)
 
 
+def assignment_for_submit(*, pk: int) -> Assignment:
+    """The assignment locked, with its job and `answered_count`: the answers its object holds.
+    Exact only under the object's lock, which every submit (the one way to add an answer)
+    takes first."""
+    answered = (
+        Assignment.objects.filter(
+            data_object=OuterRef("data_object"), status__in=Assignment.ANSWERED
+        )
+        .order_by()
+        .values("data_object")
+        .annotate(answered=Count("pk"))
+        .values("answered")
+    )
+    return (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("job")
+        .annotate(answered_count=Coalesce(Subquery(answered), 0))
+        .get(pk=pk)
+    )
+
+
 def data_objects_open_for_update(
     *, worker: Worker, job: Job, now, skip_locked: bool
 ) -> QuerySet[DataObject]:

@@ -97,11 +97,9 @@ def assignment_get_for_worker(*, worker: Worker, pk: int) -> Assignment:
     """The worker's own assignment on a job still open to them; 404 for anyone else's (and once
     the worker left the job's team)."""
     assignment = (
-        Assignment.objects.filter(pk=pk, worker=worker, job__in=jobs.jobs_visible_to(worker=worker))
-        .select_related("data_object", "job")
-        .first()
+        Assignment.objects.filter(pk=pk, worker=worker).select_related("data_object", "job").first()
     )
-    if assignment is None:
+    if assignment is None or not jobs.job_visible_to(worker=worker, job=assignment.job):
         raise Http404("No such assignment.")
     return assignment
 

@@ -4,6 +4,7 @@ the answer, declining or releasing a lease, and leases ending."""
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from marketplace import selectors as job_selectors
@@ -46,12 +47,33 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
     locks (SELECT ... FOR UPDATE, SKIP LOCKED first), and counted again once locked.
     """
     now = timezone.now()
-    # Recorded before the claim's transaction: the claim then holds no lease's lock while it
-    # waits for an object's (the end of a lifetime locks an object, then its leases).
-    _expire_own_leases(worker=worker, job=job, now=now)
+    # One read for the job's status now (it may have been stopped since the caller fetched it)
+    # and the end of the worker's lease on it, if they hold one.
+    status, lease_expires_at = (
+        Job.objects.filter(pk=job.pk)
+        .annotate(
+            lease_expires_at=Subquery(
+                Assignment.objects.filter(
+                    job=OuterRef("pk"), worker=worker, status=Assignment.Status.RESERVED
+                ).values("expires_at")[:1]
+            )
+        )
+        .values_list("status", "lease_expires_at")
+        .get()
+    )
+    if lease_expires_at is not None and lease_expires_at <= now:
+        # Recorded before the claim's transaction: the claim then holds no lease's lock while
+        # it waits for an object's (the end of a lifetime locks an object, then its leases).
+        _expire_own_leases(worker=worker, job=job, now=now)
+        lease_expires_at = None
+    if status != Job.Status.IN_PROGRESS:
+        return None, False
+    if lease_expires_at is not None:
+        current = selectors.assignment_current_for(worker=worker, job=job, now=now)
+        if current is not None:
+            return current, False
     try:
-        with transaction.atomic():
-            return _assignment_claim(worker=worker, job=job, now=now)
+        return _assignment_claim(worker=worker, job=job, now=now)
     except IntegrityError:
         # A concurrent claim by the same worker won; hand back the lease it created.
         current = selectors.assignment_current_for(worker=worker, job=job)
@@ -61,34 +83,28 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
 
 
 def _assignment_claim(*, worker: Worker, job: Job, now) -> tuple[Assignment | None, bool]:
-    # Read the status now: the job may have been stopped since the caller fetched it.
-    if Job.objects.filter(pk=job.pk).values_list("status", flat=True).get() != (
-        Job.Status.IN_PROGRESS
-    ):
-        return None, False
-    current = selectors.assignment_current_for(worker=worker, job=job, now=now)
-    if current is not None:
-        return current, False
     # First pass: skip objects other claims hold, so workers do not queue behind each other.
     # Second pass: wait for them, since a held object may still have room (workers_per_object
-    # above 1). An attempt on an object that turns out full is rolled back to its savepoint,
-    # which releases its lock: a claim never waits while holding a lock.
+    # above 1). Each attempt is a transaction of its own (a savepoint in a caller's): an
+    # attempt on an object that turns out full is rolled back, which releases its lock, so a
+    # claim never waits while holding a lock.
     for skip_locked in (True, False):
         full: list[int] = []
         while True:
-            candidate = (
-                locks.data_objects_open_for_update(
-                    worker=worker, job=job, now=now, skip_locked=skip_locked
-                )
-                .exclude(pk__in=full)
-                .values_list("pk", flat=True)
-            )
             try:
                 with transaction.atomic():
-                    data_object_id = candidate.first()
-                    if data_object_id is None:
+                    data_object = (
+                        locks.data_objects_open_for_update(
+                            worker=worker, job=job, now=now, skip_locked=skip_locked
+                        )
+                        .exclude(pk__in=full)
+                        .first()
+                    )
+                    if data_object is None:
                         break
-                    return _assignment_create(worker=worker, job=job, pk=data_object_id, now=now)
+                    return _assignment_create(
+                        worker=worker, job=job, data_object=data_object, now=now
+                    )
             except _ObjectFull as error:
                 full.append(error.pk)
     return None, False
@@ -99,22 +115,31 @@ class _ObjectFull(Exception):
         self.pk = pk
 
 
-def _assignment_create(*, worker: Worker, job: Job, pk: int, now) -> tuple[Assignment, bool]:
+def _assignment_create(
+    *, worker: Worker, job: Job, data_object: DataObject, now
+) -> tuple[Assignment, bool]:
     # The candidate query's snapshot may predate claims committed while it waited: count again.
-    Assignment.objects.filter(
-        data_object_id=pk, status=Assignment.Status.RESERVED, expires_at__lte=now
-    ).update(status=Assignment.Status.EXPIRED)
-    taken = set(
-        Assignment.objects.filter(
-            data_object_id=pk, status__in=Assignment.HOLDING_SLOT
-        ).values_list("slot", flat=True)
-    )
-    free = [slot for slot in range(job.workers_per_object) if slot not in taken]
+    # A lease that ran out still holds its slot in the unique constraint until it is recorded
+    # as expired, which is done only when the claim goes ahead.
+    live: set[int] = set()
+    ran_out: list[int] = []
+    for pk, slot, status, expires_at in Assignment.objects.filter(
+        data_object=data_object, status__in=Assignment.HOLDING_SLOT
+    ).values_list("pk", "slot", "status", "expires_at"):
+        if status == Assignment.Status.RESERVED and expires_at <= now:
+            ran_out.append(pk)
+        else:
+            live.add(slot)
+    free = [slot for slot in range(job.workers_per_object) if slot not in live]
     if not free:
-        raise _ObjectFull(pk)
+        raise _ObjectFull(data_object.pk)
+    if ran_out:
+        Assignment.objects.filter(pk__in=ran_out, status=Assignment.Status.RESERVED).update(
+            status=Assignment.Status.EXPIRED
+        )
     assignment = Assignment.objects.create(
         job=job,
-        data_object_id=pk,
+        data_object=data_object,
         slot=free[0],
         worker=worker,
         accepted_at=now,
@@ -153,7 +178,7 @@ def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
     # time, so the last of several simultaneous answers sees the others and asks for the
     # consolidation; and the object cannot be finished (end of its lifetime) meanwhile.
     data_object = locks.data_object_for_update(pk=assignment.data_object_id)
-    locked = locks.assignment_for_update(pk=assignment.pk)
+    locked = locks.assignment_for_submit(pk=assignment.pk)
     if locked.status in Assignment.ANSWERED:
         return locked
     now = timezone.now()
@@ -174,10 +199,8 @@ def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
     locked.status = Assignment.Status.SUBMITTED
     locked.submitted_at = now
     locked.save(update_fields=["answer", "status", "submitted_at"])
-    answered = Assignment.objects.filter(
-        data_object_id=locked.data_object_id, status__in=Assignment.ANSWERED
-    ).count()
-    if answered >= job.workers_per_object:
+    # The object's lock is held: no other answer came since its answers were counted.
+    if locked.answered_count + 1 >= job.workers_per_object:
         celery_tasks.data_object_consolidate_task.delay_on_commit(locked.data_object_id)
     return locked
 
