@@ -100,7 +100,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Keep connections between requests (opening a PostgreSQL connection costs more than a claim),
+# and check one before reusing it, so that a dropped connection fails no request. Under an ASGI
+# server set DATABASE_CONN_MAX_AGE=0: its threads do not keep connections.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts (django-allauth) ----------------------------------------------------------------
@@ -245,6 +249,10 @@ CELERY_BEAT_SCHEDULE = {
     "write-intermediate-manifests": {
         "task": "tasks.tasks.manifests_intermediate_schedule_task",
         "schedule": crontab(minute="*/5"),
+    },
+    "estimate-worker-skills": {
+        "task": "tasks.tasks.worker_skills_estimate_task",
+        "schedule": crontab(minute="*/15"),
     },
 }
 

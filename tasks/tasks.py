@@ -58,6 +58,13 @@ def data_objects_expire_task() -> None:
 
 
 @shared_task
+def worker_skills_estimate_task() -> None:
+    """Beat: re-estimate worker skill for the organisations with answers since their last
+    estimate."""
+    services.worker_skills_estimate_due()
+
+
+@shared_task
 def assignments_auto_approve_task() -> None:
     services.assignments_auto_approve()
 

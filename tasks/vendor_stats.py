@@ -2,7 +2,9 @@
 has earned.
 
 The statistics count a worker's assignments on the vendor's jobs only (their public-crowd work
-is none of the vendor's business), except gold accuracy, which is the worker's own record.
+is none of the vendor's business), except gold accuracy, which is the worker's own record, and
+skill, the worker's accuracy estimated by Dawid-Skene at each requester organisation, averaged
+weighted by the answers each estimate rests on.
 Every number comes from a fixed number of aggregate queries, whatever the number of workers.
 """
 
@@ -21,6 +23,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Sum,
 )
 from django.utils import timezone
 
@@ -30,7 +33,7 @@ from payments import selectors as ledger
 from payments.models import LedgerAccount
 from tasks import aggregates
 from tasks.models import Assignment
-from workforce.models import TeamMember, Vendor, Worker
+from workforce.models import TeamMember, Vendor, Worker, WorkerSkill
 
 RECENT_DAYS = 7
 
@@ -45,6 +48,7 @@ class WorkerStatistics:
     submitted_recently: int
     median_seconds_per_task: float | None
     earnings_mills: int
+    skill: float | None = None
 
     @property
     def worker_id(self) -> str:
@@ -63,6 +67,16 @@ class WorkerStatistics:
     def gold_accuracy_percent(self) -> float | None:
         """Correct share of the gold tasks the worker answered anywhere."""
         return _percent(self.worker.gold_correct_count, self.worker.gold_answered_count)
+
+    @property
+    def skill_accuracy(self) -> float | None:
+        """Estimated accuracy, 0 to 1, rounded to 3 places (as the requesters' API gives it)."""
+        return None if self.skill is None else round(self.skill, 3)
+
+    @property
+    def skill_percent(self) -> float | None:
+        """Estimated accuracy across the requesters the worker answered for."""
+        return None if self.skill is None else round(100 * self.skill, 1)
 
     @property
     def earnings_usd(self) -> str:
@@ -100,6 +114,8 @@ def vendor_worker_statistics(
     - submitted: answers given (submitted, approved or rejected); of them approved, rejected,
       and submitted in the last 7 days;
     - median seconds per task: from the claim to the answer, over the answers given;
+    - skill: the answers-weighted mean of the worker's estimated accuracy at each requester
+      organisation (None before any estimate);
     - earnings generated for the vendor: per approved answer, the job's price per object
       divided by its workers per object; summed and rounded half up to whole mills.
     """
@@ -132,6 +148,7 @@ def vendor_worker_statistics(
         else aggregates.median_task_seconds_in_python(assignments.filter(answered), by="worker_id")
     )
     earnings = _earnings_mills(assignments.filter(status=Assignment.Status.APPROVED))
+    skills = _skills(worker_ids=ids)
 
     statistics = []
     for worker in workers:
@@ -147,9 +164,21 @@ def vendor_worker_statistics(
                 submitted_recently=row.get("recent", 0),
                 median_seconds_per_task=None if seconds is None else round(seconds, 1),
                 earnings_mills=earnings.get(worker.pk, 0),
+                skill=skills.get(worker.pk),
             )
         )
     return statistics
+
+
+def _skills(*, worker_ids: list[int]) -> dict[int, float]:
+    """Per worker, the mean of its skill at every organisation weighted by answers."""
+    rows = (
+        WorkerSkill.objects.filter(worker_id__in=worker_ids, answers__gt=0)
+        .values("worker_id")
+        .annotate(weighted=Sum(F("accuracy") * F("answers")), answers=Sum("answers"))
+        .order_by()
+    )
+    return {row["worker_id"]: row["weighted"] / row["answers"] for row in rows}
 
 
 def _earnings_mills(approved: QuerySet[Assignment]) -> dict[int, int]:

@@ -343,6 +343,7 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/worker-blocks", expect(200, **REQUESTER_COLLECTION)),
     Endpoint("get", "/api/v1/worker-blocks/{block}", expect(200, **REQUESTER_OBJECT)),
     Endpoint("delete", "/api/v1/worker-blocks/{block}", expect(204, **REQUESTER_OBJECT)),
+    Endpoint("get", "/api/v1/worker-skills", expect(200, **REQUESTER_COLLECTION)),
     # worker: board, claim, own assignments
     Endpoint(
         "get", "/api/v1/worker/jobs",

@@ -284,6 +284,32 @@ class WorkerBlock(models.Model):
         return f"{self.worker} blocked by {self.organization}"
 
 
+class WorkerSkill(models.Model):
+    """A worker's accuracy on one requester organisation's single-label classification jobs,
+    as Dawid-Skene EM estimates it from the agreement between workers (`answers`: how many of
+    the worker's answers the estimate rests on)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="worker_skills"
+    )
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="skills")
+    accuracy = models.FloatField()
+    answers = models.PositiveIntegerField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "worker"], name="worker_skill_unique"),
+            models.CheckConstraint(
+                condition=models.Q(accuracy__gte=0) & models.Q(accuracy__lte=1),
+                name="worker_skill_accuracy_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker} at {self.organization}: {self.accuracy:.3f}"
+
+
 class QualificationType(models.Model):
     """A requester-defined qualification. Workers get a value by hand or by passing its test:
     `test_questions` is [{"question": str, "options": [str, ...], "answer": str}, ...]."""

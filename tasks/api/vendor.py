@@ -26,6 +26,11 @@ class VendorWorkerOutput(serializers.Serializer):
     median_seconds_per_task = serializers.FloatField(allow_null=True)
     approval_rate_percent = serializers.FloatField(allow_null=True)
     gold_accuracy_percent = serializers.FloatField(allow_null=True)
+    skill_accuracy = serializers.FloatField(
+        allow_null=True,
+        help_text="Accuracy estimated from agreement (Dawid-Skene), 0 to 1, averaged over the "
+        "requesters the worker answered for, weighted by answers.",
+    )
     earnings_generated = serializers.CharField(
         source="earnings_usd", help_text='USD as a decimal string, e.g. "0.050".'
     )

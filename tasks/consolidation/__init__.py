@@ -7,6 +7,8 @@
 - `majority`: `majority_vote_batch`, `multilabel_majority_vote_batch`.
 - `dawid_skene_em`: `dawid_skene`, `multilabel_dawid_skene` (gold labels clamp and seed EM).
 - `methods`: `consolidate`, `consolidate_multilabel`, `choose_method` (method=auto).
+- `weighted`: `weighted_vote`, `one_coin_posterior`: one object's label weighted by the
+  workers' stored skill (the live path for Dawid-Skene jobs).
 - `files`: the CSV formats of the `consolidate` management command.
 
 The auto rule: Dawid-Skene when the median worker gave at least 8 answers per label
@@ -54,6 +56,7 @@ from tasks.consolidation.dawid_skene_em import dawid_skene, multilabel_dawid_ske
 from tasks.consolidation.majority import majority_vote_batch, multilabel_majority_vote_batch
 from tasks.consolidation.methods import METHODS, choose_method, consolidate, consolidate_multilabel
 from tasks.consolidation.per_object import majority_vote, multilabel_majority_vote
+from tasks.consolidation.weighted import one_coin_posterior, weighted_vote
 
 __all__ = [
     "METHODS",
@@ -71,5 +74,7 @@ __all__ = [
     "multilabel_dawid_skene",
     "multilabel_majority_vote",
     "multilabel_majority_vote_batch",
+    "one_coin_posterior",
     "selection_arrays",
+    "weighted_vote",
 ]

@@ -1,5 +1,6 @@
 """The tasks app's writes, by area: `queue` (claim, submit, leases), `labeling` (consolidation,
-availability lifetimes and finishing jobs), `review` (approval, rejection, payment)."""
+availability lifetimes and finishing jobs), `review` (approval, rejection, payment), `skills`
+(worker skill estimated by Dawid-Skene across an organisation's jobs)."""
 
 from tasks.services.labeling import (  # noqa: F401
     data_object_consolidate,
@@ -22,4 +23,9 @@ from tasks.services.review import (  # noqa: F401
     assignment_approve,
     assignment_reject,
     assignments_auto_approve,
+)
+from tasks.services.skills import (  # noqa: F401
+    organizations_due_for_skills,
+    worker_skills_estimate,
+    worker_skills_estimate_due,
 )

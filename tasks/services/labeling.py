@@ -1,6 +1,6 @@
-"""Turning an object's answers into its label (majority, pass-through, or the post-annotation
-hook), ending objects whose availability lifetime ran out, and finishing a job once every
-object is done or it is stopped."""
+"""Turning an object's answers into its label (majority, skill-weighted vote, pass-through, or
+the post-annotation hook), ending objects whose availability lifetime ran out, and finishing a
+job once every object is done or it is stopped."""
 
 from datetime import timedelta
 
@@ -15,7 +15,7 @@ from tasks import answers, builtin_hooks, consolidation, hooks, locks
 from tasks import tasks as celery_tasks
 from tasks.manifests import output as manifest_output
 from tasks.models import Assignment, DataObject
-from tasks.services import queue
+from tasks.services import queue, skills
 
 LIFETIME_BATCH_SIZE = 200  # objects looked up at once by data_objects_expire
 
@@ -219,7 +219,12 @@ def data_object_consolidation_fail(
 def _data_object_label(*, job: Job, data_object: DataObject, answered: list[Assignment]) -> None:
     """Set the label the answers agree on: a label index and its confidence, or for multi-label
     jobs the selected label indices and one confidence each (`confidence` stays empty). A
-    custom job's label is every worker's answer, as the built-in post-annotation hook gives."""
+    custom job's label is every worker's answer, as the built-in post-annotation hook gives.
+
+    Single-label jobs consolidated by Dawid-Skene (method `dawid_skene`, or `auto` once the
+    workers' stored skills rest on enough answers for `choose_method` to pick it) weight each
+    answer by the worker's skill at the organisation (skills.worker_skills_estimate); the
+    others, and multi-label jobs, take the majority vote."""
     if job.task_type == Job.TaskType.CUSTOM:
         request = manifest_output.consolidation_request(data_object=data_object, answered=answered)
         data_object.label = hooks.post_annotation_value(
@@ -242,10 +247,18 @@ def _data_object_label(*, job: Job, data_object: DataObject, answered: list[Assi
         data_object.label_confidences = [confidence for _, confidence in selected]
         data_object.confidence = None
         return
-    label, confidence = consolidation.majority_vote(
-        answers=[answers.answer_label(job=job, answer=answer) for answer in given],
-        labels=job.labels,
+    chosen = [answers.answer_label(job=job, answer=answer) for answer in given]
+    known = skills.skill_weights_for(
+        job=job, worker_ids=[assignment.worker_id for assignment in answered]
     )
+    if known is not None:
+        label, confidence = consolidation.weighted_vote(
+            answers=chosen,
+            accuracies=[known.get(assignment.worker_id) for assignment in answered],
+            labels=job.labels,
+        )
+    else:
+        label, confidence = consolidation.majority_vote(answers=chosen, labels=job.labels)
     data_object.label = job.labels.index(label)
     data_object.confidence = confidence
     data_object.label_confidences = None

@@ -109,6 +109,7 @@ def expected_rows(staffed) -> list[dict]:
             "median_seconds_per_task": 60.0,
             "approval_rate_percent": 50.0,
             "gold_accuracy_percent": 75.0,
+            "skill_accuracy": None,
             "earnings_generated": "0.050",
         },
         {
@@ -122,6 +123,7 @@ def expected_rows(staffed) -> list[dict]:
             "median_seconds_per_task": 30.0,
             "approval_rate_percent": 100.0,
             "gold_accuracy_percent": None,
+            "skill_accuracy": None,
             "earnings_generated": "0.100",
         },
         {
@@ -135,6 +137,7 @@ def expected_rows(staffed) -> list[dict]:
             "median_seconds_per_task": None,
             "approval_rate_percent": None,
             "gold_accuracy_percent": None,
+            "skill_accuracy": None,
             "earnings_generated": "0.000",
         },
         {
@@ -148,6 +151,7 @@ def expected_rows(staffed) -> list[dict]:
             "median_seconds_per_task": 12.5,
             "approval_rate_percent": 100.0,
             "gold_accuracy_percent": None,
+            "skill_accuracy": None,
             # two thirds of 100 mills, summed exactly, then rounded: 66.67 → 67
             "earnings_generated": "0.067",
         },

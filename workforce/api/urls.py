@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("workforce.api.teams")),
     path("", include("workforce.api.vendors")),
     path("", include("workforce.api.qualifications")),
+    path("", include("workforce.api.skills")),
 ]

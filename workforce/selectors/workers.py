@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from workforce.models import Organization, Worker, WorkerBlock
+from workforce.models import Organization, Worker, WorkerBlock, WorkerSkill
 
 
 def worker_get_by_public_id(*, public_id: str) -> Worker | None:
@@ -25,3 +25,21 @@ def worker_block_get_for(*, organization: Organization, pk: int) -> WorkerBlock:
     if block is None:
         raise Http404("No such block.")
     return block
+
+
+def worker_skill_list_for(*, organization: Organization) -> QuerySet[WorkerSkill]:
+    """The organisation's worker skill rows, most recently estimated first."""
+    return (
+        WorkerSkill.objects.filter(organization=organization)
+        .select_related("worker")
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def worker_skills(*, organization_id: int, worker_ids: list[int]) -> dict[int, tuple[float, int]]:
+    """The organisation's stored skill of those of the workers it has one for: worker id →
+    (accuracy, answers it rests on)."""
+    rows = WorkerSkill.objects.filter(
+        organization_id=organization_id, worker_id__in=worker_ids
+    ).values_list("worker_id", "accuracy", "answers")
+    return {worker_id: (accuracy, answers) for worker_id, accuracy, answers in rows}

@@ -5,7 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from marketplace.errors import ApplicationError
-from workforce.models import Organization, User, Worker, WorkerBlock
+from workforce.models import Organization, User, Worker, WorkerBlock, WorkerSkill
 
 
 def worker_record_review(*, worker: Worker, approved: bool, undo: bool = False) -> None:
@@ -54,3 +54,28 @@ def worker_block_create(
 
 def worker_block_delete(*, block: WorkerBlock) -> None:
     block.delete()
+
+
+@transaction.atomic
+def worker_skills_store(
+    *, organization: Organization, skills: dict[int, tuple[float, int]], estimated_at
+) -> int:
+    """Replace the organisation's skill rows of these workers: worker id → (accuracy, answers
+    it rests on). Returns how many were stored."""
+    rows = [
+        WorkerSkill(
+            organization=organization,
+            worker_id=worker_id,
+            accuracy=accuracy,
+            answers=answers,
+            updated_at=estimated_at,
+        )
+        for worker_id, (accuracy, answers) in sorted(skills.items())
+    ]
+    WorkerSkill.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["organization", "worker"],
+        update_fields=["accuracy", "answers", "updated_at"],
+    )
+    return len(rows)
