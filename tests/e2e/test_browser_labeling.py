@@ -1,12 +1,10 @@
 """A worker labels a job in headless Chromium: board → Start working → keys → submit → next."""
 
-import os
 import re
 from pathlib import Path
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from marketplace.models import Job
 from tasks import storage
@@ -17,25 +15,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 DEMO_IMAGES = Path(__file__).resolve().parents[2] / "marketplace" / "demo" / "images"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture
-def browser_page(settings):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself
-    # are still plain synchronous code, but get their own connection, closed below.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # live server is HTTP
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS,
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        yield page
-        browser.close()
-        connections.close_all()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def test_worker_labels_a_job_in_the_browser(live_server, browser_page, organization):

@@ -1,12 +1,10 @@
 """A worker answers a custom task in headless Chromium: the requester's template in a sandboxed
 frame, its form submitted to the labeling page, the answer stored as the form held it."""
 
-import os
 from pathlib import Path
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from marketplace.models import Job
 from payments import services as payments
@@ -18,7 +16,6 @@ from tests.factories import WorkerFactory, job_created, put_manifest
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 DEMO_IMAGES = Path(__file__).resolve().parents[2] / "marketplace" / "demo" / "images"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 MANIFEST = "s3://groundwork-test/input/pets-custom.manifest"
 IMAGE = "s3://groundwork-test/images/0.png"
 TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
@@ -48,22 +45,6 @@ TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></sc
   );
 </script>
 """
-
-
-@pytest.fixture
-def browser_page(settings):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # live server is HTTP
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS,
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        yield page
-        browser.close()
-        connections.close_all()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def custom_job(organization) -> Job:

@@ -1,26 +1,23 @@
 """The worker portal in headless Chromium: the job board, the labeling page for image and text
 classification (one label or several), declining, stopping, the countdown, and My work."""
 
-import os
 import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tasks import services, storage
 from tasks.models import Assignment
+from tests.e2e.conftest import DESKTOP
 from tests.factories import WorkerFactory, job_in_progress, put_manifest
 from workforce.models import Worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 DEMO_IMAGES = Path(__file__).resolve().parents[2] / "marketplace" / "demo" / "images"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 INSTRUCTIONS = {
     "short": "<p>Choose <b>cat</b> or <b>dog</b>.</p>",
@@ -33,22 +30,6 @@ TEXTS = [
     "about taxes and the budget.",
     "Astronomers measured the spin of a distant black hole using X-ray telescopes.",
 ]
-
-
-@pytest.fixture
-def browser_page(settings):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # live server is HTTP
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS,
-        )
-        page = browser.new_page(viewport=DESKTOP)
-        yield page
-        browser.close()
-        connections.close_all()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def images(count: int) -> None:
