@@ -143,9 +143,21 @@ def _assignment_create(
         slot=free[0],
         worker=worker,
         accepted_at=now,
-        expires_at=now + timedelta(seconds=job.task_time_limit_seconds),
+        expires_at=_lease_end_for(job=job, data_object=data_object, now=now),
     )
     return assignment, True
+
+
+def _lease_end_for(*, job: Job, data_object: DataObject, now):
+    """The task time limit from now, but never past the end of the object's availability
+    lifetime: an answer given after that would not count."""
+    end = now + timedelta(seconds=job.task_time_limit_seconds)
+    if data_object.in_flight_since is None:
+        return end
+    lifetime_end = data_object.in_flight_since + timedelta(
+        seconds=job.task_availability_lifetime_seconds
+    )
+    return min(end, lifetime_end)
 
 
 def _task_unavailable() -> ApplicationError:

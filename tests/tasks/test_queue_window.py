@@ -200,6 +200,21 @@ def test_an_object_past_its_lifetime_is_neither_offered_nor_answered_before_beat
     assert refused.value.code == "task_unavailable"
 
 
+def test_a_lease_never_outlasts_its_objects_availability_lifetime(organization):
+    job = job_in_progress(organization, objects=2, workers_per_object=1)
+    # object 0 has 100 seconds of its lifetime left, less than the 300-second task time limit
+    lifetime = job.task_availability_lifetime_seconds
+    admitted = timezone.now() - timedelta(seconds=lifetime - 100)
+    DataObject.objects.filter(job=job, position=0).update(in_flight_since=admitted)
+
+    first, _ = services.assignment_claim(worker=WorkerFactory(), job=job)
+    second, _ = services.assignment_claim(worker=WorkerFactory(), job=job)
+
+    assert first.data_object.position == 0
+    assert first.expires_at == admitted + timedelta(seconds=lifetime)
+    assert second.expires_at - second.accepted_at == timedelta(seconds=job.task_time_limit_seconds)
+
+
 def test_objects_of_a_stopping_job_are_left_to_the_stop(organization):
     job = job_in_progress(organization, objects=1)
     lifetime_ended(object_at(job, 0))
