@@ -93,6 +93,13 @@ class Job(models.Model):
     max_concurrent_task_count = models.PositiveIntegerField(default=1_000)
     reward_per_task_mills = models.BigIntegerField()
     auto_approval_delay_seconds = models.PositiveIntegerField(default=259_200)
+    max_workers_per_object = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Dynamic overlap: ask one more worker at a time, up to this many, while the "
+        "consolidated confidence is below target_confidence.",
+    )
+    target_confidence = models.FloatField(null=True, blank=True)
     max_human_labeled_objects = models.PositiveIntegerField(null=True, blank=True)
     max_percentage_labeled = models.PositiveSmallIntegerField(null=True, blank=True)
     consolidation = models.CharField(
@@ -149,6 +156,18 @@ class Job(models.Model):
                 name="job_workforce_is_consistent",
             ),
             models.CheckConstraint(
+                condition=models.Q(
+                    max_workers_per_object__isnull=True, target_confidence__isnull=True
+                )
+                | models.Q(
+                    max_workers_per_object__gt=models.F("workers_per_object"),
+                    max_workers_per_object__lte=9,
+                    target_confidence__gt=0,
+                    target_confidence__lte=1,
+                ),
+                name="job_dynamic_overlap_range",
+            ),
+            models.CheckConstraint(
                 condition=~models.Q(consolidation="custom") | ~models.Q(post_annotation_hook=""),
                 name="job_custom_consolidation_has_hook",
             ),
@@ -170,6 +189,12 @@ class Job(models.Model):
         if self.workforce == self.Workforce.VENDOR:
             return f"vendor:{self.vendor.slug}"
         return "public"
+
+    @property
+    def most_workers_per_object(self) -> int:
+        """How many workers may answer one object: workers_per_object, or with dynamic overlap
+        max_workers_per_object."""
+        return self.max_workers_per_object or self.workers_per_object
 
     @property
     def arn(self) -> str:

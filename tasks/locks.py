@@ -8,7 +8,7 @@ that are not, under the job's lock, so two admissions never overlap.
 
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from marketplace.models import Job
@@ -71,7 +71,7 @@ def data_objects_open_for_update(
         )
         .exclude(Exists(already_taken_by_worker))
         .alias(slots_used=Coalesce(Subquery(slots_used), 0))
-        .filter(slots_used__lt=job.workers_per_object)
+        .filter(slots_used__lt=job.workers_per_object + F("extra_workers"))
         .select_for_update(skip_locked=skip_locked, of=("self",))
         .order_by("position")
     )

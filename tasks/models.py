@@ -38,6 +38,11 @@ class DataObject(models.Model):
     )
     human_annotated = models.BooleanField(default=True)
     labeled_at = models.DateTimeField(null=True, blank=True)
+    extra_workers = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Dynamic overlap: workers asked for beyond the job's workers_per_object, one "
+        "at a time while the consolidated confidence stayed below the job's target.",
+    )
     in_flight_since = models.DateTimeField(
         null=True,
         blank=True,

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import nh3
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -26,6 +28,7 @@ NOT_AVAILABLE_YET = {
     "auto_labeling": "Automated labeling is not available yet.",
 }
 CLASSIFICATION_MIN_LABELS = 2
+DYNAMIC_OVERLAP_TASK_TYPES = (Job.TaskType.IMAGE_CLASSIFICATION, Job.TaskType.TEXT_CLASSIFICATION)
 # Task types of Ground Truth that Groundwork does not run yet: named as such, not as unknown.
 TASK_TYPES_NOT_AVAILABLE_YET = (
     "bounding_box",
@@ -90,6 +93,16 @@ class QualificationRequirementInput(serializers.Serializer):
 class StoppingConditionsInput(serializers.Serializer):
     max_human_labeled_objects = serializers.IntegerField(min_value=1, required=False)
     max_percentage_labeled = serializers.IntegerField(min_value=1, max_value=100, required=False)
+
+
+class DynamicOverlapInput(serializers.Serializer):
+    """Ask one more worker at a time while an object's consolidated confidence is below the
+    target, up to max_workers_per_object (single-label classification)."""
+
+    max_workers_per_object = serializers.IntegerField(min_value=2, max_value=9)
+    target_confidence = serializers.DecimalField(
+        max_digits=3, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("1.00")
+    )
 
 
 class InstructionsInput(serializers.Serializer):
@@ -166,6 +179,7 @@ class JobSpecInput(serializers.Serializer):
         min_value=0, max_value=2_592_000, default=259_200
     )
     stopping_conditions = StoppingConditionsInput(required=False)
+    dynamic_overlap = DynamicOverlapInput(required=False)
     consolidation = serializers.ChoiceField(
         choices=Job.Consolidation.choices,
         required=False,
@@ -321,6 +335,25 @@ class JobSpecInput(serializers.Serializer):
             raise serializers.ValidationError(
                 {"task_time_limit_seconds": "Must not exceed the task availability lifetime."}
             )
+        overlap = attrs.get("dynamic_overlap")
+        if overlap:
+            if attrs["task_type"] not in DYNAMIC_OVERLAP_TASK_TYPES or attrs.get(
+                "post_annotation_hook"
+            ):
+                raise serializers.ValidationError(
+                    {
+                        "dynamic_overlap": "Dynamic overlap is for single-label classification "
+                        "jobs consolidated without a hook."
+                    }
+                )
+            if overlap["max_workers_per_object"] <= attrs["workers_per_object"]:
+                raise serializers.ValidationError(
+                    {
+                        "dynamic_overlap.max_workers_per_object": (
+                            "Must be more than workers_per_object."
+                        )
+                    }
+                )
         post_hook = attrs.get("post_annotation_hook", "")
         consolidation = attrs.get(
             "consolidation", Job.Consolidation.CUSTOM if post_hook else Job.Consolidation.AUTO
@@ -357,6 +390,8 @@ class JobSpecInput(serializers.Serializer):
             "max_human_labeled_objects": stopping.get("max_human_labeled_objects"),
             "max_percentage_labeled": stopping.get("max_percentage_labeled"),
             "consolidation": consolidation,
+            "max_workers_per_object": overlap["max_workers_per_object"] if overlap else None,
+            "target_confidence": float(overlap["target_confidence"]) if overlap else None,
             "pre_annotation_hook": attrs.get("pre_annotation_hook", ""),
             "post_annotation_hook": post_hook,
             "ui_template": attrs.get("ui_template", ""),
@@ -398,6 +433,7 @@ class JobOutput(serializers.ModelSerializer):
     output_manifest_uri = serializers.SerializerMethodField()
     stopping_conditions = serializers.SerializerMethodField()
     instructions = serializers.SerializerMethodField()
+    dynamic_overlap = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
@@ -408,8 +444,8 @@ class JobOutput(serializers.ModelSerializer):
             "task_time_limit_seconds", "task_availability_lifetime_seconds",
             "max_concurrent_task_count", "reward_per_task", "vendor_price_per_object",
             "qualification_requirements", "auto_approval_delay_seconds", "input_s3_prefix",
-            "stopping_conditions", "consolidation", "auto_labeling", "pre_annotation_hook",
-            "post_annotation_hook", "ui_template", "failure_report_uri",
+            "stopping_conditions", "dynamic_overlap", "consolidation", "auto_labeling",
+            "pre_annotation_hook", "post_annotation_hook", "ui_template", "failure_report_uri",
             "expires_at",
             "label_counters", "created_at", "started_at", "ended_at",
         ]  # fmt: skip
@@ -418,6 +454,15 @@ class JobOutput(serializers.ModelSerializer):
         return {
             "document-version": CATEGORY_DOCUMENT_VERSION,
             "labels": [{"label": label} for label in job.labels],
+        }
+
+    @extend_schema_field(DynamicOverlapInput(allow_null=True))
+    def get_dynamic_overlap(self, job: Job) -> dict | None:
+        if job.max_workers_per_object is None:
+            return None
+        return {
+            "max_workers_per_object": job.max_workers_per_object,
+            "target_confidence": f"{job.target_confidence:.2f}",
         }
 
     @extend_schema_field(InstructionsInput)

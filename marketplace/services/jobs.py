@@ -131,7 +131,9 @@ def job_cost_per_object_mills(*, job: Job) -> int:
     private team."""
     if job.workforce == Job.Workforce.PUBLIC:
         reward = job.reward_per_task_mills
-        return job.workers_per_object * (reward + payments.platform_fee_mills(amount_mills=reward))
+        return job.most_workers_per_object * (
+            reward + payments.platform_fee_mills(amount_mills=reward)
+        )
     if job.workforce == Job.Workforce.VENDOR:
         price = job.vendor_price_per_object_mills
         return price + payments.platform_fee_mills(amount_mills=price)

@@ -43,7 +43,25 @@ def data_object_consolidate(*, data_object_id: int) -> None:
         answered = list(_answered(data_object=data_object))
         if not answered:
             return
+        if _one_more_answer_wanted(job=job, data_object=data_object, answered=answered):
+            data_object.extra_workers += 1
+            data_object.save(update_fields=["extra_workers"])
+            return
         _data_object_consolidate_locked(job=job, data_object=data_object, answered=answered)
+
+
+def _one_more_answer_wanted(
+    *, job: Job, data_object: DataObject, answered: list[Assignment]
+) -> bool:
+    """Dynamic overlap: the object has all the answers asked for, but they agree with less than
+    the job's target confidence, and another worker may still be asked. (At the end of its
+    availability lifetime an object is labeled with what it has.)"""
+    if job.max_workers_per_object is None or len(answered) >= job.max_workers_per_object:
+        return False
+    if len(answered) < job.workers_per_object + data_object.extra_workers:
+        return False
+    _data_object_label(job=job, data_object=data_object, answered=answered)
+    return data_object.confidence is not None and data_object.confidence < job.target_confidence
 
 
 def _data_object_consolidate_locked(

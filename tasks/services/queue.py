@@ -130,7 +130,8 @@ def _assignment_create(
             ran_out.append(pk)
         else:
             live.add(slot)
-    free = [slot for slot in range(job.workers_per_object) if slot not in live]
+    needed = job.workers_per_object + data_object.extra_workers
+    free = [slot for slot in range(needed) if slot not in live]
     if not free:
         raise _ObjectFull(data_object.pk)
     if ran_out:
@@ -212,7 +213,7 @@ def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
     locked.submitted_at = now
     locked.save(update_fields=["answer", "status", "submitted_at"])
     # The object's lock is held: no other answer came since its answers were counted.
-    if locked.answered_count + 1 >= job.workers_per_object:
+    if locked.answered_count + 1 >= job.workers_per_object + data_object.extra_workers:
         celery_tasks.data_object_consolidate_task.delay_on_commit(locked.data_object_id)
     return locked
 

@@ -98,6 +98,7 @@ def test_requester_creates_a_job(organization, requester, requester_client):
         "auto_approval_delay_seconds": 259_200,
         "input_s3_prefix": "",
         "stopping_conditions": {},
+        "dynamic_overlap": None,
         "consolidation": "auto",
         "auto_labeling": False,
         "pre_annotation_hook": "",

@@ -165,6 +165,8 @@ def test_defaults():
         "max_human_labeled_objects": None,
         "max_percentage_labeled": None,
         "consolidation": "auto",
+        "max_workers_per_object": None,
+        "target_confidence": None,
         "pre_annotation_hook": "",
         "post_annotation_hook": "",
         "ui_template": "",
