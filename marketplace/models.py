@@ -118,6 +118,25 @@ class Job(models.Model):
     )
     ui_template = models.TextField(blank=True, help_text="Liquid template of a custom task.")
 
+    gold_objects = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Gold tasks: objects with a known answer, [{"source-ref" or "source", '
+        '"label"}], served to workers at gold_share of their tasks.',
+    )
+    gold_share = models.FloatField(
+        null=True, blank=True, help_text="The share of a worker's tasks that are gold tasks."
+    )
+    gold_min_answers = models.PositiveIntegerField(
+        default=5, help_text="Gold answers a worker gives before gold_accuracy_threshold applies."
+    )
+    gold_accuracy_threshold = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="A worker whose gold accuracy on the organisation's jobs falls below this is "
+        "blocked from them.",
+    )
+
     object_count = models.PositiveIntegerField(default=0)
     human_labeled_count = models.PositiveIntegerField(default=0)
     machine_labeled_count = models.PositiveIntegerField(default=0)

@@ -43,6 +43,11 @@ class DataObject(models.Model):
         help_text="Dynamic overlap: workers asked for beyond the job's workers_per_object, one "
         "at a time while the consolidated confidence stayed below the job's target.",
     )
+    is_gold = models.BooleanField(
+        default=False,
+        help_text="A gold task: an object with a known answer (`label`), not part of the "
+        "manifest, served to workers at the job's gold share and never consolidated.",
+    )
     in_flight_since = models.DateTimeField(
         null=True,
         blank=True,
@@ -109,6 +114,12 @@ class Assignment(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
     rejection_reversed_at = models.DateTimeField(null=True, blank=True)
+    is_gold = models.BooleanField(
+        default=False, help_text="The object is a gold task (DataObject.is_gold)."
+    )
+    gold_correct = models.BooleanField(
+        null=True, blank=True, help_text="A gold task's answer: whether it is the known label."
+    )
 
     class Meta:
         constraints = [
@@ -121,7 +132,9 @@ class Assignment(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["data_object", "slot"],
-                condition=models.Q(status__in=["reserved", "submitted", "approved", "rejected"]),
+                condition=models.Q(
+                    status__in=["reserved", "submitted", "approved", "rejected"], is_gold=False
+                ),
                 name="assignment_one_per_object_slot",
             ),
             models.CheckConstraint(

@@ -37,7 +37,7 @@ def job_board_for(*, worker: Worker) -> list[Job]:
         Value(now) - F("task_availability_lifetime_seconds") * timedelta(seconds=1),
         output_field=DateTimeField(),
     )
-    still_open = Q(data_objects__status=DataObject.Status.PENDING) & (
+    still_open = Q(data_objects__status=DataObject.Status.PENDING, data_objects__is_gold=False) & (
         Q(data_objects__in_flight_since__isnull=True)
         | Q(data_objects__in_flight_since__gt=lifetime_start)
     )

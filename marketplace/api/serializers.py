@@ -24,7 +24,6 @@ DEFAULT_AVAILABILITY_SECONDS = {
 MAX_REWARD_MILLS = 10_000_000  # $10,000 per task
 # Fields of the spec whose features are not built yet: refused with a reason rather than ignored.
 NOT_AVAILABLE_YET = {
-    "gold": "Gold tasks are not available yet.",
     "auto_labeling": "Automated labeling is not available yet.",
 }
 CLASSIFICATION_MIN_LABELS = 2
@@ -38,6 +37,15 @@ TASK_TYPES_NOT_AVAILABLE_YET = (
     "bounding_box_adjustment",
 )
 PRICE_FIELD_BY_WORKFORCE = {"public": "reward_per_task", "vendor": "vendor_price_per_object"}
+GOLD_TASK_TYPES = (Job.TaskType.IMAGE_CLASSIFICATION, Job.TaskType.TEXT_CLASSIFICATION)
+GOLD_MAX_OBJECTS = 1_000
+GOLD_DEFAULT_MIN_ANSWERS = 5
+GOLD_MAX_SOURCE_CHARS = 20_000  # as a manifest line's `source`
+GOLD_MAX_SOURCE_REF_CHARS = 1_024
+GOLD_EXTENSIONS = {
+    Job.TaskType.IMAGE_CLASSIFICATION: (".jpg", ".jpeg", ".png"),
+    Job.TaskType.TEXT_CLASSIFICATION: (".txt",),
+}
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d+(\.\d{1,3})?$", "example": "0.050"})
@@ -210,7 +218,11 @@ class JobSpecInput(serializers.Serializer):
         trim_whitespace=False,
         help_text="Custom jobs: the Liquid template workers see; `task.input` is the task input.",
     )
-    gold = serializers.JSONField(required=False)
+    gold = serializers.JSONField(
+        required=False,
+        help_text='Gold tasks (classification): {"objects": [{"source-ref" or "source", '
+        '"label"}, ...], "share": "0.10", "min_answers": 5, "accuracy_threshold": "0.70"}.',
+    )
 
     def to_internal_value(self, data):
         """Field errors, and which price the workforce needs, reported together."""
@@ -354,6 +366,7 @@ class JobSpecInput(serializers.Serializer):
                         )
                     }
                 )
+        gold = _gold_validated(attrs) if attrs.get("gold") not in (None, {}) else None
         post_hook = attrs.get("post_annotation_hook", "")
         consolidation = attrs.get(
             "consolidation", Job.Consolidation.CUSTOM if post_hook else Job.Consolidation.AUTO
@@ -395,7 +408,111 @@ class JobSpecInput(serializers.Serializer):
             "pre_annotation_hook": attrs.get("pre_annotation_hook", ""),
             "post_annotation_hook": post_hook,
             "ui_template": attrs.get("ui_template", ""),
+            "gold_objects": gold["objects"] if gold else [],
+            "gold_share": gold["share"] if gold else None,
+            "gold_min_answers": gold["min_answers"] if gold else GOLD_DEFAULT_MIN_ANSWERS,
+            "gold_accuracy_threshold": gold["accuracy_threshold"] if gold else None,
         }
+
+
+def _gold_validated(attrs: dict) -> dict:
+    """The gold tasks of the spec, checked against the job's task type and labels: objects as
+    stored on the job, share and threshold as floats. Errors name the field, as in
+    `gold.objects[3].label`."""
+    gold = attrs["gold"]
+    if attrs["task_type"] not in GOLD_TASK_TYPES:
+        raise serializers.ValidationError(
+            {"gold": "Gold tasks are for single-label classification jobs."}
+        )
+    if not isinstance(gold, dict):
+        raise serializers.ValidationError({"gold": 'Give {"objects": [...], "share": "0.10"}.'})
+    unknown = sorted(set(gold) - {"objects", "share", "min_answers", "accuracy_threshold"})
+    if unknown:
+        raise serializers.ValidationError({f"gold.{unknown[0]}": "Unknown field."})
+    objects = gold.get("objects")
+    if not isinstance(objects, list) or not 1 <= len(objects) <= GOLD_MAX_OBJECTS:
+        raise serializers.ValidationError(
+            {"gold.objects": f"Give a list of 1 to {GOLD_MAX_OBJECTS:,} objects."}
+        )
+    stored = [
+        _gold_object(entry, field=f"gold.objects[{index}]", attrs=attrs)
+        for index, entry in enumerate(objects)
+    ]
+    share = _gold_decimal(gold.get("share"), field="gold.share", low="0.01", high="0.50")
+    if share is None:
+        raise serializers.ValidationError({"gold.share": "Give the share of gold tasks."})
+    min_answers = gold.get("min_answers", GOLD_DEFAULT_MIN_ANSWERS)
+    if isinstance(min_answers, bool) or not isinstance(min_answers, int) or min_answers < 1:
+        raise serializers.ValidationError({"gold.min_answers": "Must be a whole number >= 1."})
+    threshold = _gold_decimal(
+        gold.get("accuracy_threshold"), field="gold.accuracy_threshold", low="0.00", high="1.00"
+    )
+    return {
+        "objects": stored,
+        "share": float(share),
+        "min_answers": min_answers,
+        "accuracy_threshold": None if threshold is None else float(threshold),
+    }
+
+
+def _gold_object(entry, *, field: str, attrs: dict) -> dict:
+    if not isinstance(entry, dict):
+        raise serializers.ValidationError({field: 'Give {"source-ref" or "source", "label"}.'})
+    unknown = sorted(set(entry) - {"source-ref", "source", "label"})
+    if unknown:
+        raise serializers.ValidationError({f"{field}.{unknown[0]}": "Unknown field."})
+    source_ref, source = entry.get("source-ref"), entry.get("source")
+    if (source_ref is None) == (source is None):
+        raise serializers.ValidationError({field: "Give 'source-ref' or 'source', one of them."})
+    task_type = attrs["task_type"]
+    if source_ref is not None:
+        if not isinstance(source_ref, str) or len(source_ref) > GOLD_MAX_SOURCE_REF_CHARS:
+            raise serializers.ValidationError(
+                {f"{field}.source-ref": "Must be an S3 object URI of at most 1,024 characters."}
+            )
+        try:
+            s3uri.parse_uri(source_ref)
+        except ApplicationError as error:
+            raise serializers.ValidationError({f"{field}.source-ref": error.message}) from None
+        extensions = GOLD_EXTENSIONS[task_type]
+        if not source_ref.lower().endswith(extensions):
+            raise serializers.ValidationError(
+                {f"{field}.source-ref": f"Must be a {', '.join(extensions)} object."}
+            )
+        stored = {"source-ref": source_ref}
+    else:
+        if task_type != Job.TaskType.TEXT_CLASSIFICATION:
+            raise serializers.ValidationError(
+                {f"{field}.source": f"{task_type} needs 'source-ref' pointing to an image."}
+            )
+        if not isinstance(source, str) or not source.strip():
+            raise serializers.ValidationError({f"{field}.source": "Give the text."})
+        if len(source) > GOLD_MAX_SOURCE_CHARS:
+            raise serializers.ValidationError(
+                {f"{field}.source": f"Longer than {GOLD_MAX_SOURCE_CHARS:,} characters."}
+            )
+        stored = {"source": source}
+    label = entry.get("label")
+    if label not in attrs["label_categories"]:
+        raise serializers.ValidationError({f"{field}.label": "Must be one of the job's labels."})
+    return {**stored, "label": label}
+
+
+def _gold_decimal(value, *, field: str, low: str, high: str) -> Decimal | None:
+    """A decimal string with at most 2 places in [low, high]; None when not given."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(value) if isinstance(value, str) else None
+    except ArithmeticError:
+        number = None
+    if number is None or not number.is_finite() or number.as_tuple().exponent < -2:
+        raise serializers.ValidationError(
+            {field: f'Give a decimal string with at most 2 places, like "{high}".'}
+        )
+    if not Decimal(low) <= number <= Decimal(high):
+        raise serializers.ValidationError({field: f"Must be from {low} to {high}."})
+    return number
 
 
 def _custom_rules(data) -> dict[str, str]:
@@ -434,6 +551,7 @@ class JobOutput(serializers.ModelSerializer):
     stopping_conditions = serializers.SerializerMethodField()
     instructions = serializers.SerializerMethodField()
     dynamic_overlap = serializers.SerializerMethodField()
+    gold = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
@@ -446,7 +564,7 @@ class JobOutput(serializers.ModelSerializer):
             "qualification_requirements", "auto_approval_delay_seconds", "input_s3_prefix",
             "stopping_conditions", "dynamic_overlap", "consolidation", "auto_labeling",
             "pre_annotation_hook", "post_annotation_hook", "ui_template", "failure_report_uri",
-            "expires_at",
+            "expires_at", "gold",
             "label_counters", "created_at", "started_at", "ended_at",
         ]  # fmt: skip
 
@@ -463,6 +581,29 @@ class JobOutput(serializers.ModelSerializer):
         return {
             "max_workers_per_object": job.max_workers_per_object,
             "target_confidence": f"{job.target_confidence:.2f}",
+        }
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "objects": {"type": "array", "items": {"type": "object"}},
+                "share": {"type": "string"},
+                "min_answers": {"type": "integer"},
+                "accuracy_threshold": {"type": "string", "nullable": True},
+            },
+        }
+    )
+    def get_gold(self, job: Job) -> dict | None:
+        if not job.gold_objects:
+            return None
+        threshold = job.gold_accuracy_threshold
+        return {
+            "objects": job.gold_objects,
+            "share": f"{job.gold_share:.2f}",
+            "min_answers": job.gold_min_answers,
+            "accuracy_threshold": None if threshold is None else f"{threshold:.2f}",
         }
 
     @extend_schema_field(InstructionsInput)

@@ -119,10 +119,28 @@ def _transition(*, job: Job, to: Job.Status, actor: User | None, reason: str, **
 
 
 def job_max_cost_mills(*, job: Job, object_count: int) -> int:
-    """What the job can cost at most: every answer rewarded plus fees, and the service fee."""
-    return object_count * (
+    """What the job can cost at most: every answer rewarded plus fees, and the service fee;
+    for a public job with gold tasks, also the gold answers its gold share allows (gold
+    answers are paid like any other)."""
+    cost = object_count * (
         job_cost_per_object_mills(job=job) + settings.SERVICE_FEE_PER_OBJECT_MILLS
     )
+    if job.workforce == Job.Workforce.PUBLIC:
+        reward = job.reward_per_task_mills
+        cost += job_gold_answers_allowed(job=job, object_count=object_count) * (
+            reward + payments.platform_fee_mills(amount_mills=reward)
+        )
+    return cost
+
+
+def job_gold_answers_allowed(*, job: Job, object_count: int) -> int:
+    """The most gold answers the job's workers can give: at a gold share s, s / (1 - s) gold
+    answers for each other answer, rounded up (in whole hundredths, the share's precision)."""
+    if not job.gold_objects or not job.gold_share:
+        return 0
+    hundredths = round(job.gold_share * 100)
+    answers = object_count * job.most_workers_per_object
+    return -(-answers * hundredths // (100 - hundredths))
 
 
 def job_cost_per_object_mills(*, job: Job) -> int:

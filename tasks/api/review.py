@@ -28,7 +28,7 @@ class ReviewAssignmentOutput(serializers.ModelSerializer):
         fields = [
             "id", "worker_id", "dataset_object_id", "source_ref", "status", "answer",
             "accepted_at", "submitted_at", "time_spent_seconds", "reviewed_at", "rejection_reason",
-            "rejection_reversed_at",
+            "rejection_reversed_at", "is_gold", "gold_correct",
         ]  # fmt: skip
 
 

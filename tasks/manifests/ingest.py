@@ -31,7 +31,7 @@ from marketplace.services import jobs
 from tasks import hooks, storage
 from tasks.manifests import input as manifest_input
 from tasks.models import DataObject
-from tasks.services import queue
+from tasks.services import gold, queue
 from workforce.services import accounts
 
 INGEST_BATCH_SIZE = 5000  # bulk_create batches where COPY is not available
@@ -234,6 +234,7 @@ def _job_start(*, job: Job, object_count: int) -> Job:
     """Start the job and put its first objects out to workers (max_concurrent_task_count of
     them), in the caller's transaction: the job's row is locked by the start."""
     started = jobs.job_start(job=job, object_count=object_count)
+    gold.gold_objects_create(job=started)
     queue.data_objects_admit(job=started)
     return started
 

@@ -229,7 +229,7 @@ def _rows(job: Job) -> Iterator[tuple]:
         yield from _rows_postgresql(job)
         return
     rows = (
-        DataObject.objects.filter(job=job)
+        DataObject.objects.filter(job=job, is_gold=False)
         .order_by("position")
         .values_list(*_ROW_FIELDS)
         .iterator(chunk_size=_FETCH_ROWS)
@@ -243,7 +243,7 @@ def _rows(job: Job) -> Iterator[tuple]:
 _POSTGRESQL_ROWS = """
     SELECT input_line, status, {label}, confidence, {label_confidences}, human_annotated,
            to_char(labeled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
-    FROM {table} WHERE job_id = %s ORDER BY position
+    FROM {table} WHERE job_id = %s AND NOT is_gold ORDER BY position
 """
 
 

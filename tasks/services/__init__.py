@@ -1,6 +1,7 @@
 """The tasks app's writes, by area: `queue` (claim, submit, leases), `labeling` (consolidation,
 availability lifetimes and finishing jobs), `review` (approval, rejection, payment), `skills`
-(worker skill estimated by Dawid-Skene across an organisation's jobs)."""
+(worker skill estimated by Dawid-Skene across an organisation's jobs), `gold` (gold tasks:
+their objects, and scoring a worker's gold answers)."""
 
 from tasks.services.labeling import (  # noqa: F401
     data_object_consolidate,

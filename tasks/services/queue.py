@@ -13,6 +13,7 @@ from marketplace.models import Job
 from tasks import answers, locks, selectors
 from tasks import tasks as celery_tasks
 from tasks.models import Assignment, DataObject
+from tasks.services import gold
 from workforce.models import Worker
 
 
@@ -24,7 +25,7 @@ def data_objects_admit(*, job: Job) -> int:
     In the caller's transaction, with the job's row locked (marketplace.locks.job_for_update):
     admissions of one job never overlap, so the window is never exceeded.
     """
-    pending = DataObject.objects.filter(job=job, status=DataObject.Status.PENDING)
+    pending = DataObject.objects.filter(job=job, status=DataObject.Status.PENDING, is_gold=False)
     room = job.max_concurrent_task_count - pending.filter(in_flight_since__isnull=False).count()
     if room <= 0:
         return 0
@@ -44,7 +45,8 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
     Returns (assignment, created): the worker's live lease on the job if they hold one, a new
     lease, or (None, False) when nothing is left for them. Only objects in flight and within
     their availability lifetime are offered. Objects are picked in manifest order under row
-    locks (SELECT ... FOR UPDATE, SKIP LOCKED first), and counted again once locked.
+    locks (SELECT ... FOR UPDATE, SKIP LOCKED first), and counted again once locked. A job
+    with gold tasks serves one instead at its gold share, when the worker has not had them all.
     """
     now = timezone.now()
     # One read for the job's status now (it may have been stopped since the caller fetched it)
@@ -73,6 +75,10 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
         if current is not None:
             return current, False
     try:
+        if gold.gold_wanted(job=job):
+            leased = _gold_assignment_claim(worker=worker, job=job, now=now)
+            if leased is not None:
+                return leased, True
         return _assignment_claim(worker=worker, job=job, now=now)
     except IntegrityError:
         # A concurrent claim by the same worker won; hand back the lease it created.
@@ -108,6 +114,24 @@ def _assignment_claim(*, worker: Worker, job: Job, now) -> tuple[Assignment | No
             except _ObjectFull as error:
                 full.append(error.pk)
     return None, False
+
+
+def _gold_assignment_claim(*, worker: Worker, job: Job, now) -> Assignment | None:
+    """Lease a gold object this worker has not had (any number of workers may answer one),
+    or None when none is left for them."""
+    with transaction.atomic():
+        data_object = gold.gold_objects_open_for_update(worker=worker, job=job).first()
+        if data_object is None:
+            return None
+        return Assignment.objects.create(
+            job=job,
+            data_object=data_object,
+            slot=0,
+            is_gold=True,
+            worker=worker,
+            accepted_at=now,
+            expires_at=_lease_end_for(job=job, data_object=data_object, now=now),
+        )
 
 
 class _ObjectFull(Exception):
@@ -212,6 +236,9 @@ def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
     locked.status = Assignment.Status.SUBMITTED
     locked.submitted_at = now
     locked.save(update_fields=["answer", "status", "submitted_at"])
+    if locked.is_gold:
+        gold.gold_answer_record(assignment=locked, data_object=data_object)
+        return locked
     # The object's lock is held: no other answer came since its answers were counted.
     if locked.answered_count + 1 >= job.workers_per_object + data_object.extra_workers:
         celery_tasks.data_object_consolidate_task.delay_on_commit(locked.data_object_id)

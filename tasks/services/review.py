@@ -71,7 +71,12 @@ def assignment_approve(*, assignment: Assignment, actor: User | None = None) -> 
 def _approve_locked(*, data_object: DataObject, assignment: Assignment, reversal: bool) -> None:
     """Approve a locked assignment, pay it and count the review. A reversal keeps the rejection
     (its time and reason) on record and takes back the rejection's count."""
-    first_for_object = not data_object.assignments.filter(status=Status.APPROVED).exists()
+    # A gold object is no object of the job's: its answers are paid as answers, with no
+    # service fee nor vendor price for the object.
+    first_for_object = (
+        not assignment.is_gold
+        and not data_object.assignments.filter(status=Status.APPROVED).exists()
+    )
     assignment.status = Status.APPROVED
     if reversal:
         assignment.rejection_reversed_at = timezone.now()

@@ -106,6 +106,7 @@ def test_requester_creates_a_job(organization, requester, requester_client):
         "ui_template": "",
         "failure_report_uri": "",
         "expires_at": None,
+        "gold": None,
         "label_counters": {
             "total_labeled": 0,
             "human_labeled": 0,

@@ -170,6 +170,10 @@ def test_defaults():
         "pre_annotation_hook": "",
         "post_annotation_hook": "",
         "ui_template": "",
+        "gold_objects": [],
+        "gold_share": None,
+        "gold_min_answers": 5,
+        "gold_accuracy_threshold": None,
     }
 
 

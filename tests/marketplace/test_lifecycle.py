@@ -194,7 +194,6 @@ def test_a_new_job_continues_from_a_stopped_jobs_output(
             {"consolidation": "custom"},
             {"post_annotation_hook": ["Custom consolidation needs a post-annotation hook."]},
         ),
-        ({"gold": [{"source-ref": "s3://b/k"}]}, {"gold": ["Gold tasks are not available yet."]}),
     ],
 )
 def test_spec_rules_for_input_stopping_and_features_not_built(requester_client, overrides, fields):

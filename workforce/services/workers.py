@@ -15,6 +15,14 @@ def worker_record_review(*, worker: Worker, approved: bool, undo: bool = False) 
     Worker.objects.filter(pk=worker.pk).update(**{field: F(field) + step})
 
 
+def worker_record_gold(*, worker: Worker, correct: bool) -> None:
+    """Count a gold answer, and whether it was right, in the worker's gold accuracy."""
+    counts = {"gold_answered_count": F("gold_answered_count") + 1}
+    if correct:
+        counts["gold_correct_count"] = F("gold_correct_count") + 1
+    Worker.objects.filter(pk=worker.pk).update(**counts)
+
+
 @transaction.atomic
 def worker_ban(*, worker: Worker, reason: str) -> Worker:
     """Ban a worker from the whole platform: no new task anywhere."""
