@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from marketplace.models import Job
 from tasks import answers, consolidation
-from tasks.models import Assignment
+from tasks.models import Assignment, DataObject
 from workforce.models import Organization, WorkerSkill
 from workforce.selectors import workers as worker_selectors
 from workforce.services import workers as worker_services
@@ -34,9 +34,9 @@ def worker_skills_estimate(
     *, organization: Organization, gold: Mapping[int, str] | None = None
 ) -> int:
     """Estimate the skill of every worker who answered the organisation's single-label
-    classification jobs and store it (one row per worker, replaced on each run). `gold` maps
-    data object ids to their known label names: those objects anchor and seed the estimate.
-    Returns the number of workers estimated."""
+    classification jobs and store it (one row per worker, replaced on each run). Objects with a
+    known label anchor and seed the estimate: each job's gold objects, or those `gold` maps
+    (data object id → label name) when given. Returns the number of workers estimated."""
     estimated_at = timezone.now()
     weighted_accuracy: dict[int, float] = defaultdict(float)
     answer_count: dict[int, int] = defaultdict(int)
@@ -71,8 +71,18 @@ def _job_worker_accuracies(
         labels=[answers.answer_label(job=job, answer=answer) for _, _, answer in given],
         label_order=job.labels,
     )
-    job_gold = {str(object_id): label for object_id, label in gold.items()} if gold else None
-    result = consolidation.dawid_skene(answers=arrays, gold=job_gold)
+    if gold is None:  # the job's gold objects, with their known labels
+        gold = {
+            pk: job.labels[label]
+            for pk, label in DataObject.objects.filter(job=job, is_gold=True).values_list(
+                "pk", "label"
+            )
+        }
+    answered_objects = {object_id for object_id, _, _ in given}
+    job_gold = {
+        str(object_id): label for object_id, label in gold.items() if object_id in answered_objects
+    }
+    result = consolidation.dawid_skene(answers=arrays, gold=job_gold or None)
     counts = arrays.answers_per_worker
     return [
         (int(name), float(result.worker_accuracy[index]), int(counts[index]))

@@ -11,7 +11,7 @@ from tasks import services
 from tasks.models import Assignment, DataObject
 from tasks.services import gold
 from tests.factories import WorkerFactory, job_in_progress
-from workforce.models import WorkerBlock
+from workforce.models import WorkerBlock, WorkerSkill
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +228,30 @@ def test_an_approved_gold_answer_is_paid_as_an_answer_without_a_service_fee(
 
     assert ledger.balance_mills(kind="job_escrow", owner=job.ledger_escrow_owner) == escrow - 60
     assert ledger.balance_mills(kind="worker_pending", owner=worker.ledger_owner) == 50
+
+
+def test_gold_answers_anchor_the_skill_estimate(
+    organization, always_gold, django_capture_on_commit_callbacks
+):
+    # Two workers answer only the gold objects: one always right, one always wrong. Without
+    # the known labels the two would be indistinguishable (each agrees with nobody).
+    job = gold_job(organization)
+    right, wrong = WorkerFactory(), WorkerFactory()
+    for worker, labels in (
+        (right, {"cat": "cat", "dog": "dog"}),
+        (wrong, {"cat": "dog", "dog": "cat"}),
+    ):
+        for _ in GOLD_OBJECTS:
+            assignment, created = services.assignment_claim(worker=worker, job=job)
+            assert created and assignment.is_gold
+            known = job.labels[assignment.data_object.label]
+            with django_capture_on_commit_callbacks(execute=True):
+                services.assignment_submit(assignment=assignment, answer=answer_of(labels[known]))
+
+    services.worker_skills_estimate(organization=organization)
+
+    skills = dict(
+        WorkerSkill.objects.filter(organization=organization).values_list("worker_id", "accuracy")
+    )
+    assert skills[right.pk] > 0.9
+    assert skills[wrong.pk] < 0.1
