@@ -5,7 +5,7 @@ job once every object is done or it is stopped."""
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models import Q
 from django.utils import timezone
 
 from marketplace import locks as job_locks
@@ -153,22 +153,27 @@ def data_objects_expire(*, batch_size: int = LIFETIME_BATCH_SIZE) -> int:
 
 
 def _data_objects_due(*, now, after: int):
-    deadline = ExpressionWrapper(
-        F("in_flight_since") + F("job__task_availability_lifetime_seconds") * timedelta(seconds=1),
-        output_field=DateTimeField(),
+    in_flight = DataObject.objects.filter(
+        status=DataObject.Status.PENDING,
+        in_flight_since__isnull=False,
+        job__status=Job.Status.IN_PROGRESS,
+        pk__gt=after,
     )
-    return (
-        DataObject.objects.filter(
-            status=DataObject.Status.PENDING,
-            in_flight_since__isnull=False,
-            job__status=Job.Status.IN_PROGRESS,
-            pk__gt=after,
+    # One condition per distinct lifetime (jobs share a few values): portable to every
+    # database, unlike multiplying a column by an interval.
+    lifetimes = (
+        Job.objects.filter(status=Job.Status.IN_PROGRESS)
+        .values_list("task_availability_lifetime_seconds", flat=True)
+        .order_by()
+        .distinct()
+    )
+    due = Q(pk__in=[])
+    for lifetime in lifetimes:
+        due |= Q(
+            job__task_availability_lifetime_seconds=lifetime,
+            in_flight_since__lte=now - timedelta(seconds=lifetime),
         )
-        .alias(deadline=deadline)
-        .filter(deadline__lte=now)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    return in_flight.filter(due).order_by("pk").values_list("pk", flat=True)
 
 
 def data_object_expire(*, data_object_id: int) -> bool:

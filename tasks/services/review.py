@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from marketplace.errors import ApplicationError
@@ -209,17 +209,20 @@ def assignments_auto_approve(*, limit: int = 1000) -> int:
     """Approve work that waited longer than its job's auto-approval delay, each in its own
     transaction; work reviewed meanwhile is left as the requester decided. Returns how many
     this call approved."""
-    due_at = ExpressionWrapper(
-        F("submitted_at") + F("job__auto_approval_delay_seconds") * timedelta(seconds=1),
-        output_field=DateTimeField(),
+    now = timezone.now()
+    submitted = Assignment.objects.filter(status=Status.SUBMITTED)
+    # One condition per distinct delay (jobs share a few values): portable to every database,
+    # unlike multiplying a column by an interval.
+    delays = (
+        submitted.values_list("job__auto_approval_delay_seconds", flat=True).order_by().distinct()
     )
-    due = (
-        Assignment.objects.filter(status=Status.SUBMITTED)
-        .alias(due_at=due_at)
-        .filter(due_at__lte=timezone.now())
-        .order_by("pk")
-        .values_list("pk", "data_object_id")[:limit]
-    )
+    due_condition = Q(pk__in=[])
+    for delay in delays:
+        due_condition |= Q(
+            job__auto_approval_delay_seconds=delay,
+            submitted_at__lte=now - timedelta(seconds=delay),
+        )
+    due = submitted.filter(due_condition).order_by("pk").values_list("pk", "data_object_id")[:limit]
     approved = 0
     for pk, data_object_id in list(due):
         try:
