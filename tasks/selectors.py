@@ -1,18 +1,14 @@
-from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.db.models import (
     Count,
-    DateTimeField,
-    ExpressionWrapper,
     F,
     FloatField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
 from django.http import Http404
 from django.urls import reverse
@@ -21,7 +17,7 @@ from django.utils import timezone
 from marketplace import selectors as jobs
 from marketplace.models import Job
 from payments import money
-from tasks import aggregates, storage, templating
+from tasks import aggregates, deadlines, storage, templating
 from tasks.manifests import input as manifest_input
 from tasks.models import Assignment, DataObject
 from workforce.models import Organization, Worker
@@ -32,18 +28,19 @@ def job_board_for(*, worker: Worker) -> list[Job]:
     finished yet that are in flight within their availability lifetime or waiting to be put
     out; and `estimated_hourly_usd`: for a public job, its reward per task over the median time
     of the answers given so far, per hour (None for other jobs and until there are answers)."""
-    now = timezone.now()
-    lifetime_start = ExpressionWrapper(
-        Value(now) - F("task_availability_lifetime_seconds") * timedelta(seconds=1),
-        output_field=DateTimeField(),
+    running = Job.objects.filter(status=Job.Status.IN_PROGRESS)
+    within_lifetime = deadlines.deadline_condition(
+        start="data_objects__in_flight_since",
+        seconds="task_availability_lifetime_seconds",
+        values=running.values_list("task_availability_lifetime_seconds", flat=True).distinct(),
+        now=timezone.now(),
+        passed=False,
     )
     still_open = Q(data_objects__status=DataObject.Status.PENDING, data_objects__is_gold=False) & (
-        Q(data_objects__in_flight_since__isnull=True)
-        | Q(data_objects__in_flight_since__gt=lifetime_start)
+        Q(data_objects__in_flight_since__isnull=True) | within_lifetime
     )
     open_jobs = (
-        Job.objects.filter(status=Job.Status.IN_PROGRESS)
-        .annotate(tasks_available=Count("data_objects", filter=still_open))
+        running.annotate(tasks_available=Count("data_objects", filter=still_open))
         .filter(tasks_available__gt=0)
         .order_by("-started_at", "-pk")
     )

@@ -5,13 +5,12 @@ job once every object is done or it is stopped."""
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from marketplace import locks as job_locks
 from marketplace.models import Job
 from marketplace.services import jobs
-from tasks import answers, builtin_hooks, consolidation, hooks, locks
+from tasks import answers, builtin_hooks, consolidation, deadlines, hooks, locks
 from tasks import tasks as celery_tasks
 from tasks.manifests import output as manifest_output
 from tasks.models import Assignment, DataObject
@@ -43,24 +42,24 @@ def data_object_consolidate(*, data_object_id: int) -> None:
         answered = list(_answered(data_object=data_object))
         if not answered:
             return
+        _data_object_label(job=job, data_object=data_object, answered=answered)
         if _one_more_answer_wanted(job=job, data_object=data_object, answered=answered):
             data_object.extra_workers += 1
             data_object.save(update_fields=["extra_workers"])
             return
-        _data_object_consolidate_locked(job=job, data_object=data_object, answered=answered)
+        _data_object_label_store(job=job, data_object=data_object, answered=answered)
 
 
 def _one_more_answer_wanted(
     *, job: Job, data_object: DataObject, answered: list[Assignment]
 ) -> bool:
-    """Dynamic overlap: the object has all the answers asked for, but they agree with less than
-    the job's target confidence, and another worker may still be asked. (At the end of its
-    availability lifetime an object is labeled with what it has.)"""
+    """Dynamic overlap: the object (its label just computed) has all the answers asked for,
+    but they agree with less than the job's target confidence, and another worker may still be
+    asked. (At the end of its availability lifetime an object is labeled with what it has.)"""
     if job.max_workers_per_object is None or len(answered) >= job.max_workers_per_object:
         return False
     if len(answered) < job.workers_per_object + data_object.extra_workers:
         return False
-    _data_object_label(job=job, data_object=data_object, answered=answered)
     return data_object.confidence is not None and data_object.confidence < job.target_confidence
 
 
@@ -69,6 +68,13 @@ def _data_object_consolidate_locked(
 ) -> None:
     """Label the object from its answers, in the caller's transaction, the object locked."""
     _data_object_label(job=job, data_object=data_object, answered=answered)
+    _data_object_label_store(job=job, data_object=data_object, answered=answered)
+
+
+def _data_object_label_store(
+    *, job: Job, data_object: DataObject, answered: list[Assignment]
+) -> None:
+    """Store the label computed on the object (see _data_object_label) and count it."""
     data_object.labeled_at = _raw_label_time(answered) if job.has_raw_labels else timezone.now()
     _data_object_labeled(job=job, data_object=data_object)
 
@@ -159,20 +165,16 @@ def _data_objects_due(*, now, after: int):
         job__status=Job.Status.IN_PROGRESS,
         pk__gt=after,
     )
-    # One condition per distinct lifetime (jobs share a few values): portable to every
-    # database, unlike multiplying a column by an interval.
-    lifetimes = (
-        Job.objects.filter(status=Job.Status.IN_PROGRESS)
+    due = deadlines.deadline_condition(
+        start="in_flight_since",
+        seconds="job__task_availability_lifetime_seconds",
+        values=Job.objects.filter(status=Job.Status.IN_PROGRESS)
         .values_list("task_availability_lifetime_seconds", flat=True)
         .order_by()
-        .distinct()
+        .distinct(),
+        now=now,
+        passed=True,
     )
-    due = Q(pk__in=[])
-    for lifetime in lifetimes:
-        due |= Q(
-            job__task_availability_lifetime_seconds=lifetime,
-            in_flight_since__lte=now - timedelta(seconds=lifetime),
-        )
     return in_flight.filter(due).order_by("pk").values_list("pk", flat=True)
 
 

@@ -11,14 +11,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from marketplace.errors import ApplicationError
 from marketplace.models import Job
 from payments import services as payments
 from payments.models import LedgerAccount
-from tasks import locks
+from tasks import deadlines, locks
 from tasks.models import Assignment, DataObject
 from workforce.models import User
 from workforce.services import workers
@@ -119,8 +119,7 @@ def assignment_reject(
     *, assignment: Assignment, reason: str, actor: User | None = None
 ) -> Assignment:
     """Reject submitted work with a reason the worker sees. Nothing is paid."""
-    if not reason.strip():
-        raise ApplicationError("reason_required", "Say why the work is rejected.", field="reason")
+    _reason_check(reason)
     locked = locks.assignment_for_update(pk=assignment.pk)
     if locked.status == Status.REJECTED:
         return locked
@@ -136,6 +135,11 @@ def assignment_reject(
     locked.save(update_fields=["status", "reviewed_at", "rejection_reason"])
     workers.worker_record_review(worker=locked.worker, approved=False)
     return locked
+
+
+def _reason_check(reason: str) -> None:
+    if not reason.strip():
+        raise ApplicationError("reason_required", "Say why the work is rejected.", field="reason")
 
 
 @dataclass(frozen=True)
@@ -165,8 +169,7 @@ def assignments_reject_many(
 ) -> list[ReviewResult]:
     """Reject each id found in `assignments` (the caller's scope) with one reason, each in its
     own transaction, as `assignment_reject` does one."""
-    if not reason.strip():
-        raise ApplicationError("reason_required", "Say why the work is rejected.", field="reason")
+    _reason_check(reason)
     return _review_each(
         assignments=assignments,
         ids=ids,
@@ -209,19 +212,16 @@ def assignments_auto_approve(*, limit: int = 1000) -> int:
     """Approve work that waited longer than its job's auto-approval delay, each in its own
     transaction; work reviewed meanwhile is left as the requester decided. Returns how many
     this call approved."""
-    now = timezone.now()
     submitted = Assignment.objects.filter(status=Status.SUBMITTED)
-    # One condition per distinct delay (jobs share a few values): portable to every database,
-    # unlike multiplying a column by an interval.
-    delays = (
-        submitted.values_list("job__auto_approval_delay_seconds", flat=True).order_by().distinct()
+    due_condition = deadlines.deadline_condition(
+        start="submitted_at",
+        seconds="job__auto_approval_delay_seconds",
+        values=submitted.values_list("job__auto_approval_delay_seconds", flat=True)
+        .order_by()
+        .distinct(),
+        now=timezone.now(),
+        passed=True,
     )
-    due_condition = Q(pk__in=[])
-    for delay in delays:
-        due_condition |= Q(
-            job__auto_approval_delay_seconds=delay,
-            submitted_at__lte=now - timedelta(seconds=delay),
-        )
     due = submitted.filter(due_condition).order_by("pk").values_list("pk", "data_object_id")[:limit]
     approved = 0
     for pk, data_object_id in list(due):
