@@ -100,12 +100,47 @@ def jobs_eligible_for(*, worker: Worker, jobs: QuerySet[Job] | None = None) -> l
     return eligible
 
 
+# What a worker's claim and submit read of the job (the queue, the task input, the answer check
+# and the assignment's output): the busiest queries read these only; anything else is read if
+# something asks for it (tests/tasks/test_queue_queries.py counts the statements).
+JOB_FIELDS_FOR_WORK = (
+    "id", "organization_id", "name", "status", "task_type", "input_manifest_uri", "output_path",
+    "labels", "title",
+    "short_instructions", "full_instructions", "good_example", "bad_example", "workforce",
+    "team_id", "qualification_requirements", "workers_per_object", "task_time_limit_seconds",
+    "task_availability_lifetime_seconds", "reward_per_task_mills", "consolidation",
+    "gold_objects", "gold_share",
+)  # fmt: skip
+
+
 def job_get_eligible_for(*, worker: Worker, pk: int) -> Job:
-    """A job the worker may take tasks from (or could, until it ended); 404 for any other."""
-    started = Job.objects.filter(pk=pk).exclude(
-        status__in=[Job.Status.INITIALIZING, Job.Status.FAILED]
-    )
-    eligible = jobs_eligible_for(worker=worker, jobs=started)
-    if not eligible:
+    """A job the worker may take tasks from (or could, until it ended); 404 for any other.
+    The same rules as jobs_eligible_for, read with one query for a public job (the claim asks
+    on every task)."""
+    try:
+        job = (
+            Job.objects.only(*JOB_FIELDS_FOR_WORK)
+            .exclude(status__in=[Job.Status.INITIALIZING, Job.Status.FAILED])
+            .annotate(
+                worker_blocked=Exists(
+                    WorkerBlock.objects.filter(
+                        worker=worker, organization_id=OuterRef("organization")
+                    )
+                )
+            )
+            .get(pk=pk)
+        )
+    except Job.DoesNotExist:
+        raise Http404("No such job.") from None
+    if (
+        job.worker_blocked
+        or not job_visible_to(worker=worker, job=job)
+        or (
+            job.qualification_requirements
+            and not qualifications.requirements_met(
+                job.qualification_requirements, qualifications.worker_values(worker)
+            )
+        )
+    ):
         raise Http404("No such job.")
-    return eligible[0]
+    return job

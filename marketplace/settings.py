@@ -264,6 +264,10 @@ CACHES = {
     )
 }
 
+# A job's consolidation run starts this long after an object got all its answers, and labels
+# every object answered by then: one run for many objects rather than one each.
+CONSOLIDATION_DELAY_SECONDS = env.float("CONSOLIDATION_DELAY_SECONDS", default=1.0)
+
 # --- Annotation hooks (pre- and post-annotation, as Ground Truth's Lambda functions) ----------
 # A hook is an HTTPS URL, called with a signed POST, or a dotted path to a Python callable
 # listed here. Plain http:// and addresses in private networks are refused unless allowed.

@@ -55,6 +55,12 @@ class DataObject(models.Model):
         "max_concurrent_task_count objects are out at once); its availability lifetime runs "
         "from here.",
     )
+    answered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the object got the last answer it asked for: while it is still "
+        "pending, it waits for the job's consolidation run.",
+    )
 
     class Meta:
         constraints = [
@@ -67,10 +73,29 @@ class DataObject(models.Model):
                 condition=models.Q(status="pending", in_flight_since__isnull=False),
                 name="data_object_in_flight",
             ),
+            models.Index(
+                fields=["job", "id"],
+                condition=models.Q(status="pending", answered_at__isnull=False),
+                name="data_object_answered",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.job_id}/{self.position}"
+
+
+class ConsolidationRun(models.Model):
+    """A consolidation run of the job is queued (data_objects_consolidate_task): the submit
+    that completes an object queues one only when none is waiting, and otherwise counts the
+    object here, holding the row's lock until it commits. The run deletes the row as it
+    starts (waiting for those submits), so an object completed afterwards queues the next."""
+
+    job = models.OneToOneField("marketplace.Job", on_delete=models.CASCADE, primary_key=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    objects_answered = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"consolidation of job {self.job_id}"
 
 
 class Assignment(models.Model):

@@ -93,10 +93,23 @@ def assignment_current_for(*, worker: Worker, job: Job, now=None) -> Assignment 
 def assignment_get_for_worker(*, worker: Worker, pk: int) -> Assignment:
     """The worker's own assignment on a job still open to them; 404 for anyone else's (and once
     the worker left the job's team)."""
-    assignment = (
-        Assignment.objects.filter(pk=pk, worker=worker).select_related("data_object", "job").first()
-    )
-    if assignment is None or not jobs.job_visible_to(worker=worker, job=assignment.job):
+    try:
+        assignment = (
+            Assignment.objects.select_related("data_object", "job")
+            .only(
+                *(field.name for field in Assignment._meta.concrete_fields),
+                *(
+                    f"data_object__{field.name}"
+                    for field in DataObject._meta.concrete_fields
+                    if field.name != "input_line"  # the manifest line: read when written out
+                ),
+                *(f"job__{name}" for name in jobs.JOB_FIELDS_FOR_WORK),
+            )
+            .get(pk=pk, worker=worker)
+        )
+    except Assignment.DoesNotExist:
+        raise Http404("No such assignment.") from None
+    if not jobs.job_visible_to(worker=worker, job=assignment.job):
         raise Http404("No such assignment.")
     return assignment
 

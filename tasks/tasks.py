@@ -36,6 +36,12 @@ def data_object_consolidate_task(self, data_object_id: int) -> None:
         )
 
 
+@shared_task(acks_late=True)
+def data_objects_consolidate_task(job_id: int) -> None:
+    """The job's consolidation run: every object with all its answers is labeled."""
+    services.data_objects_consolidate(job_id=job_id)
+
+
 @shared_task(
     acks_late=True,
     autoretry_for=(BotoCoreError, ClientError, OSError),
@@ -85,8 +91,9 @@ def job_stop_finalize_task(job_id: int) -> None:
     retry_backoff=True,
     max_retries=5,
 )
-def data_object_annotations_write_task(data_object_id: int) -> None:
-    manifest_output.data_object_annotations_write(data_object_id=data_object_id)
+def data_objects_annotations_write_task(data_object_ids: list[int]) -> None:
+    for data_object_id in data_object_ids:
+        manifest_output.data_object_annotations_write(data_object_id=data_object_id)
 
 
 @shared_task

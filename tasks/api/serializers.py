@@ -30,18 +30,20 @@ class JobBoardOutput(serializers.ModelSerializer):
         return job.public_reward_usd
 
 
-class WorkerAssignmentOutput(serializers.ModelSerializer):
+class WorkerAssignmentOutput(serializers.Serializer):
     """What a worker sees of their own assignment: the task input and how to answer it."""
 
+    # Declared one by one rather than read off the model: this is written on every claim and
+    # submit.
+    id = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=Assignment.Status.choices, required=False)
+    accepted_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True, required=False)
     job = serializers.SerializerMethodField()
     task_input = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Assignment
-        fields = [
-            "id", "status", "accepted_at", "expires_at", "submitted_at", "job", "task_input",
-            "answer", "rejection_reason",
-        ]  # fmt: skip
+    answer = serializers.JSONField(allow_null=True, required=False)
+    rejection_reason = serializers.CharField(required=False)
 
     def get_job(self, assignment: Assignment) -> dict:
         job = assignment.job

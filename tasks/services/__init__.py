@@ -7,6 +7,7 @@ from tasks.services.labeling import (  # noqa: F401
     data_object_consolidate,
     data_object_consolidation_fail,
     data_object_expire,
+    data_objects_consolidate,
     data_objects_expire,
     job_finalize,
     job_stop_finalize,

@@ -13,10 +13,19 @@ from marketplace.services import jobs
 from tasks import answers, builtin_hooks, consolidation, deadlines, hooks, locks
 from tasks import tasks as celery_tasks
 from tasks.manifests import output as manifest_output
-from tasks.models import Assignment, DataObject
+from tasks.models import Assignment, ConsolidationRun, DataObject
 from tasks.services import queue, skills
 
 LIFETIME_BATCH_SIZE = 200  # objects looked up at once by data_objects_expire
+CONSOLIDATION_BATCH_SIZE = 500  # objects labeled per transaction by data_objects_consolidate
+LABEL_FIELDS = [
+    "status",
+    "label",
+    "confidence",
+    "label_confidences",
+    "human_annotated",
+    "labeled_at",
+]
 
 
 def data_object_consolidate(*, data_object_id: int) -> None:
@@ -45,9 +54,68 @@ def data_object_consolidate(*, data_object_id: int) -> None:
         _data_object_label(job=job, data_object=data_object, answered=answered)
         if _one_more_answer_wanted(job=job, data_object=data_object, answered=answered):
             data_object.extra_workers += 1
-            data_object.save(update_fields=["extra_workers"])
+            data_object.answered_at = None
+            data_object.save(update_fields=["extra_workers", "answered_at"])
             return
         _data_object_label_store(job=job, data_object=data_object, answered=answered)
+
+
+def data_objects_consolidate(*, job_id: int, batch_size: int = CONSOLIDATION_BATCH_SIZE) -> int:
+    """The job's consolidation run: label every object that has the answers it asked for
+    (DataObject.answered_at), a batch per transaction, and count them once per batch. Returns
+    how many were labeled. Objects are locked in id order, waiting for a submit or another
+    run that holds one (a skipped object could be left with no run to label it). A job
+    consolidated by its post-annotation hook consolidates each object in a task of its own
+    instead."""
+    # Objects completed from now on queue the next run (queue.consolidation_queue).
+    ConsolidationRun.objects.filter(job_id=job_id).delete()
+    labeled = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                DataObject.objects.filter(
+                    job_id=job_id, status=DataObject.Status.PENDING, answered_at__isnull=False
+                )
+                .select_for_update(of=("self",))
+                .select_related("job")
+                .order_by("id")[:batch_size]
+            )
+            if not batch:
+                return labeled
+            labeled += _data_objects_consolidate_locked(job=batch[0].job, batch=batch)
+        if len(batch) < batch_size:
+            return labeled
+
+
+def _data_objects_consolidate_locked(*, job: Job, batch: list[DataObject]) -> int:
+    answered: dict[int, list[Assignment]] = {data_object.pk: [] for data_object in batch}
+    for assignment in Assignment.objects.filter(
+        data_object__in=batch, status__in=Assignment.ANSWERED
+    ).order_by("submitted_at", "pk"):
+        answered[assignment.data_object_id].append(assignment)
+    stored = skills.stored_skills_for(
+        job=job, worker_ids={a.worker_id for given in answered.values() for a in given}
+    )
+    labeled, waiting = [], []
+    for data_object in batch:
+        given = answered[data_object.pk]
+        _data_object_label(job=job, data_object=data_object, answered=given, stored=stored)
+        if _one_more_answer_wanted(job=job, data_object=data_object, answered=given):
+            data_object.extra_workers += 1
+            data_object.answered_at = None
+            waiting.append(data_object)
+            continue
+        data_object.labeled_at = _raw_label_time(given) if job.has_raw_labels else timezone.now()
+        data_object.status = DataObject.Status.LABELED
+        data_object.human_annotated = True
+        labeled.append(data_object)
+    DataObject.objects.bulk_update(waiting, ["extra_workers", "answered_at"])
+    DataObject.objects.bulk_update(labeled, LABEL_FIELDS)
+    if labeled:
+        ids = [data_object.pk for data_object in labeled]
+        celery_tasks.data_objects_annotations_write_task.delay_on_commit(ids)
+        _data_object_counted(job=job, human_labeled=len(labeled))
+    return len(labeled)
 
 
 def _one_more_answer_wanted(
@@ -119,17 +187,8 @@ def _data_object_labeled(*, job: Job, data_object: DataObject) -> None:
     the job when it was the last object. In the caller's transaction, the object locked."""
     data_object.status = DataObject.Status.LABELED
     data_object.human_annotated = True
-    data_object.save(
-        update_fields=[
-            "status",
-            "label",
-            "confidence",
-            "label_confidences",
-            "human_annotated",
-            "labeled_at",
-        ]
-    )
-    celery_tasks.data_object_annotations_write_task.delay_on_commit(data_object.pk)
+    data_object.save(update_fields=LABEL_FIELDS)
+    celery_tasks.data_objects_annotations_write_task.delay_on_commit([data_object.pk])
     _data_object_counted(job=job, human_labeled=1)
 
 
@@ -241,7 +300,13 @@ def data_object_consolidation_fail(
         return jobs.job_fail(job=locked, reason=reason)
 
 
-def _data_object_label(*, job: Job, data_object: DataObject, answered: list[Assignment]) -> None:
+def _data_object_label(
+    *,
+    job: Job,
+    data_object: DataObject,
+    answered: list[Assignment],
+    stored: dict[int, tuple[float, int]] | None = None,
+) -> None:
     """Set the label the answers agree on: a label index and its confidence, or for multi-label
     jobs the selected label indices and one confidence each (`confidence` stays empty). A
     custom job's label is every worker's answer, as the built-in post-annotation hook gives.
@@ -274,7 +339,7 @@ def _data_object_label(*, job: Job, data_object: DataObject, answered: list[Assi
         return
     chosen = [answers.answer_label(job=job, answer=answer) for answer in given]
     known = skills.skill_weights_for(
-        job=job, worker_ids=[assignment.worker_id for assignment in answered]
+        job=job, worker_ids=[assignment.worker_id for assignment in answered], stored=stored
     )
     if known is not None:
         label, confidence = consolidation.weighted_vote(

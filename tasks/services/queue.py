@@ -1,9 +1,11 @@
 """The assignment queue: which objects are out to workers, claiming a lease on one, submitting
 the answer, declining or releasing a lease, and leases ending."""
 
+from contextlib import nullcontext
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -42,6 +44,11 @@ def _expire_own_leases(*, worker: Worker, job: Job, now) -> None:
 def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bool]:
     """Lease the next object of the job that still needs answers from this worker.
 
+    The common case is one statement (_assignment_claim_at_once); whatever it does not settle
+    (a lease the worker holds, a gold task drawn, an object whose slot a run-out lease still
+    holds, every candidate locked by other claims, a concurrent claim taking the same slot,
+    the end of the job) is settled below, as follows.
+
     Returns (assignment, created): the worker's live lease on the job if they hold one, a new
     lease, or (None, False) when nothing is left for them. Only objects in flight and within
     their availability lifetime are offered. Objects are picked in manifest order under row
@@ -49,6 +56,11 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
     with gold tasks serves one instead at its gold share, when the worker has not had them all.
     """
     now = timezone.now()
+    wants_gold = gold.gold_wanted(job=job)
+    if not wants_gold:
+        assignment = _assignment_claim_at_once(worker=worker, job=job, now=now)
+        if assignment is not None:
+            return assignment, True
     # One read for the job's status now (it may have been stopped since the caller fetched it)
     # and the end of the worker's lease on it, if they hold one.
     status, lease_expires_at = (
@@ -75,7 +87,7 @@ def assignment_claim(*, worker: Worker, job: Job) -> tuple[Assignment | None, bo
         if current is not None:
             return current, False
     try:
-        if gold.gold_wanted(job=job):
+        if wants_gold:
             leased = _gold_assignment_claim(worker=worker, job=job, now=now)
             if leased is not None:
                 return leased, True
@@ -114,6 +126,119 @@ def _assignment_claim(*, worker: Worker, job: Job, now) -> tuple[Assignment | No
             except _ObjectFull as error:
                 full.append(error.pk)
     return None, False
+
+
+# One statement, in its own transaction: the first object in manifest order that this worker
+# may take and no other claim holds (SKIP LOCKED), with a slot free, leased in its lowest free
+# slot; nothing when the job is not in progress or the worker holds a lease on it. The counts
+# come from the statement's snapshot, which may predate a claim committed just before the row
+# lock was taken: the unique constraints then refuse the insert (IntegrityError), and the
+# caller settles it the slower way, counting again under the lock.
+_CLAIM_AT_ONCE = """
+WITH candidate AS (
+    SELECT o.id, o.job_id, o.position, o.source, o.source_ref, o.task_input, o.status,
+           o.in_flight_since, o.extra_workers
+      FROM tasks_dataobject o
+     WHERE o.job_id = %(job)s
+       AND o.status = 'pending'
+       AND NOT o.is_gold
+       AND o.answered_at IS NULL
+       AND o.in_flight_since > %(lifetime_start)s
+       AND EXISTS (SELECT 1 FROM marketplace_job j WHERE j.id = %(job)s AND j.status = %(running)s)
+       AND NOT EXISTS (
+           SELECT 1 FROM tasks_assignment a
+            WHERE a.job_id = %(job)s AND a.worker_id = %(worker)s AND a.status = 'reserved')
+       AND NOT EXISTS (
+           SELECT 1 FROM tasks_assignment a
+            WHERE a.data_object_id = o.id AND a.worker_id = %(worker)s
+              AND a.status NOT IN ('expired', 'returned'))
+       AND (SELECT count(*) FROM tasks_assignment a
+             WHERE a.data_object_id = o.id
+               AND (a.status IN ('submitted', 'approved', 'rejected')
+                    OR (a.status = 'reserved' AND a.expires_at > %(now)s))
+           ) < %(workers_per_object)s + o.extra_workers
+     ORDER BY o.position
+     LIMIT 1
+       FOR UPDATE OF o SKIP LOCKED
+), leased AS (
+INSERT INTO tasks_assignment (
+    job_id, data_object_id, worker_id, slot, is_gold, status, accepted_at, expires_at,
+    rejection_reason
+)
+SELECT %(job)s, c.id, %(worker)s, free.slot, false, 'reserved', %(now)s,
+       LEAST(%(time_limit_end)s, c.in_flight_since + %(lifetime)s), ''
+  FROM candidate c
+ CROSS JOIN LATERAL (
+       SELECT s.slot
+         FROM generate_series(0, %(workers_per_object)s + c.extra_workers - 1) AS s(slot)
+        WHERE NOT EXISTS (
+              SELECT 1 FROM tasks_assignment a
+               WHERE a.data_object_id = c.id AND a.slot = s.slot AND NOT a.is_gold
+                 AND a.status IN ('reserved', 'submitted', 'approved', 'rejected'))
+        ORDER BY s.slot
+        LIMIT 1
+       ) free
+RETURNING *
+)
+SELECT leased.*, c.id AS o_id, c.job_id AS o_job_id, c.position AS o_position,
+       c.source AS o_source, c.source_ref AS o_source_ref, c.task_input AS o_task_input,
+       c.status AS o_status, c.in_flight_since AS o_in_flight_since,
+       c.extra_workers AS o_extra_workers
+  FROM leased JOIN candidate c ON c.id = leased.data_object_id
+"""
+# The object's fields the statement returns (as o_<name>) for the task input; the others are
+# read if something asks for them.
+_CLAIM_OBJECT_FIELDS = (
+    "id", "job_id", "position", "source", "source_ref", "task_input", "status",
+    "in_flight_since", "extra_workers",
+)  # fmt: skip
+
+
+def _assignment_claim_at_once(*, worker: Worker, job: Job, now) -> Assignment | None:
+    """The claim in one statement (PostgreSQL only): the new lease, or None when the statement
+    did not settle it."""
+    if connection.vendor != "postgresql":
+        return None
+    lifetime = timedelta(seconds=job.task_availability_lifetime_seconds)
+    # One statement is atomic by itself; inside a caller's transaction a savepoint keeps a
+    # refused insert from breaking it.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard:
+            leased = list(
+                Assignment.objects.raw(
+                    _CLAIM_AT_ONCE,
+                    {
+                        "job": job.pk,
+                        "worker": worker.pk,
+                        "running": Job.Status.IN_PROGRESS,
+                        "now": now,
+                        "lifetime_start": now - lifetime,
+                        "lifetime": lifetime,
+                        "time_limit_end": now + timedelta(seconds=job.task_time_limit_seconds),
+                        "workers_per_object": job.workers_per_object,
+                    },
+                )
+            )
+    except IntegrityError:
+        return None
+    if not leased:
+        return None
+    assignment = leased[0]
+    assignment.job = job
+    assignment.worker = worker
+    # Model.from_db takes the values in the model's field order, converted as a query would.
+    fields = [f for f in DataObject._meta.concrete_fields if f.attname in _CLAIM_OBJECT_FIELDS]
+    values = []
+    for field in fields:
+        value = getattr(assignment, f"o_{field.attname}")
+        if hasattr(field, "from_db_value"):
+            value = field.from_db_value(value, None, connection)
+        values.append(value)
+    assignment.data_object = DataObject.from_db(
+        connection.alias, [field.attname for field in fields], values
+    )
+    return assignment
 
 
 def _gold_assignment_claim(*, worker: Worker, job: Job, now) -> Assignment | None:
@@ -203,14 +328,56 @@ def _data_object_available(*, data_object: DataObject, job: Job, now) -> bool:
     return since is None or since + lifetime > now
 
 
-@transaction.atomic
 def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
     """Store the worker's answer. A repeated submit returns the first result unchanged.
 
     Refused (409, not counted): `task_unavailable` when the object was finished meanwhile or
     its availability lifetime ran out, `lease_ended` when the lease expired or was released,
     declined or returned, `job_not_in_progress` when the job is stopping or over.
+
+    `assignment` is as the caller read it, with its object and job: when it looks like a
+    running lease its answer is stored at once (_answer_store_at_once), and everything else
+    is decided with the assignment locked and looked at again.
     """
+    if _answer_store_at_once(assignment=assignment, answer=answer):
+        return assignment
+    return _assignment_submit_locked(assignment=assignment, answer=answer)
+
+
+def _answer_store_at_once(*, assignment: Assignment, answer: dict) -> bool:
+    """The common submit: lock the object, then one statement stores the answer if the lease
+    still runs and the job is in progress, and counts the object's answers. False (nothing
+    written) when it does not apply."""
+    job = assignment.job
+    now = timezone.now()
+    if (
+        assignment.is_gold
+        or assignment.status != Assignment.Status.RESERVED
+        or assignment.expires_at <= now
+        or job.status != Job.Status.IN_PROGRESS
+        or connection.vendor != "postgresql"
+    ):
+        return False
+    with transaction.atomic():
+        data_object = assignment.data_object
+        data_object.status, data_object.in_flight_since, data_object.extra_workers = (
+            locks.data_object_state_for_update(pk=data_object.pk)
+        )
+        if not _data_object_available(data_object=data_object, job=job, now=now):
+            return False
+        validated = answers.answer_validate(job=job, answer=answer)
+        others = locks.assignment_answer_store(pk=assignment.pk, answer=validated, now=now)
+        if others is None:
+            return False
+        assignment.answer = validated
+        assignment.status = Assignment.Status.SUBMITTED
+        assignment.submitted_at = now
+        _data_object_answer_counted(job=job, data_object=data_object, answers=others + 1)
+    return True
+
+
+@transaction.atomic
+def _assignment_submit_locked(*, assignment: Assignment, answer: dict) -> Assignment:
     # The object first (the lock order): the answers of one object are counted one submit at a
     # time, so the last of several simultaneous answers sees the others and asks for the
     # consolidation; and the object cannot be finished (end of its lifetime) meanwhile.
@@ -219,7 +386,7 @@ def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
     if locked.status in Assignment.ANSWERED:
         return locked
     now = timezone.now()
-    job = locked.job
+    job = data_object.job
     if not _data_object_available(data_object=data_object, job=job, now=now):
         raise _task_unavailable()
     if locked.status != Assignment.Status.RESERVED or locked.expires_at <= now:
@@ -239,10 +406,27 @@ def assignment_submit(*, assignment: Assignment, answer: dict) -> Assignment:
     if locked.is_gold:
         gold.gold_answer_record(assignment=locked, data_object=data_object)
         return locked
-    # The object's lock is held: no other answer came since its answers were counted.
-    if locked.answered_count + 1 >= job.workers_per_object + data_object.extra_workers:
-        celery_tasks.data_object_consolidate_task.delay_on_commit(locked.data_object_id)
+    _data_object_answer_counted(job=job, data_object=data_object, answers=locked.answered_count + 1)
     return locked
+
+
+def _data_object_answer_counted(*, job: Job, data_object: DataObject, answers: int) -> None:
+    """The object (locked) now holds `answers` answers: once it has those it asked for, it is
+    marked answered and its job's consolidation run queued (one run per object for jobs
+    consolidated by their post-annotation hook)."""
+    if answers < job.workers_per_object + data_object.extra_workers:
+        return
+    if job.consolidation == Job.Consolidation.CUSTOM:
+        celery_tasks.data_object_consolidate_task.delay_on_commit(data_object.pk)
+        return
+    data_object.answered_at = timezone.now()
+    data_object.save(update_fields=["answered_at"])
+    if locks.consolidation_run_queue(job_id=job.pk):
+        transaction.on_commit(
+            lambda: celery_tasks.data_objects_consolidate_task.apply_async(
+                (job.pk,), countdown=settings.CONSOLIDATION_DELAY_SECONDS
+            )
+        )
 
 
 def assignment_submit_and_claim_next(

@@ -122,19 +122,36 @@ def worker_skills_estimate_due() -> int:
     return len(due)
 
 
-def skill_weights_for(*, job: Job, worker_ids: list[int]) -> dict[int, float] | None:
+def _weighs_answers(job: Job) -> bool:
+    return job.task_type in SINGLE_LABEL_TASK_TYPES and job.consolidation in (
+        Job.Consolidation.DAWID_SKENE,
+        Job.Consolidation.AUTO,
+    )
+
+
+def stored_skills_for(*, job: Job, worker_ids) -> dict[int, tuple[float, int]] | None:
+    """The stored skills of these workers at the job's organisation, read once for a batch of
+    the job's objects (see skill_weights_for); None when the job never weighs answers."""
+    if not _weighs_answers(job):
+        return None
+    return worker_selectors.worker_skills(
+        organization_id=job.organization_id, worker_ids=list(worker_ids)
+    )
+
+
+def skill_weights_for(
+    *, job: Job, worker_ids: list[int], stored: dict[int, tuple[float, int]] | None = None
+) -> dict[int, float] | None:
     """The stored accuracies to weight these workers' answers on an object of the job by, or
     None for a majority vote. Single-label jobs consolidated `dawid_skene` always weight
     (unknown workers count at the prior); `auto` ones once the workers' skills rest on enough
-    answers for `choose_method` to pick Dawid-Skene (8 per label at the median worker)."""
-    if job.task_type not in SINGLE_LABEL_TASK_TYPES or job.consolidation not in (
-        Job.Consolidation.DAWID_SKENE,
-        Job.Consolidation.AUTO,
-    ):
+    answers for `choose_method` to pick Dawid-Skene (8 per label at the median worker).
+    `stored`: the skills already read for a batch (stored_skills_for)."""
+    if not _weighs_answers(job):
         return None
-    stored = worker_selectors.worker_skills(
-        organization_id=job.organization_id, worker_ids=worker_ids
-    )
+    if stored is None:
+        stored = stored_skills_for(job=job, worker_ids=worker_ids)
+    stored = {worker: stored[worker] for worker in worker_ids if worker in stored}
     if job.consolidation == Job.Consolidation.AUTO:
         answers_per_worker = [stored[worker][1] if worker in stored else 0 for worker in worker_ids]
         method = consolidation.choose_method(

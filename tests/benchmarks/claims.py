@@ -8,8 +8,9 @@
 The real stack: gunicorn serving marketplace.wsgi on a free port of 127.0.0.1, PostgreSQL (the
 server DATABASE_URL names; the benchmark creates, migrates and at the end drops its own database,
 bench_claims), and a Celery worker process on the default, manifests and payouts queues with its
-broker on REDIS_URL's server (database 14, --broker-db), which consolidates each object once it
-has its answers and exports the output manifest when the job is done, as in production. Object
+broker on REDIS_URL's server (database 14, --broker-db), which runs the job's consolidation runs
+(every object answered, a second after the first) and exports the output manifest when the job
+is done, as in production. Object
 storage is local files under a temporary directory (OBJECT_STORAGE=local), shared by the server,
 the Celery worker and the set-up here; the job is text_classification with inline `source` text.
 
@@ -57,10 +58,10 @@ BUCKET = "groundwork-bench"
 LABELS = ["positive", "negative", "neutral"]
 WORKERS_PER_OBJECT = 3
 # On 2 cores, 3 gthread workers of 8 threads served the most cycles/s at K=32 of the settings
-# tried (2x4, 3x8, 4x4, 2x16), though by little: a cycle costs about 30 ms of CPU, two thirds
-# of it in Python, so once both cores are busy more processes or threads only lengthen the
-# queue. More than one process per core lets one run Python while another waits on PostgreSQL;
-# threads keep the K keep-alive connections open without a process each.
+# tried (2x4, 3x8, 4x4, 2x16, and 10 sync workers), though by little: a cycle costs about 17 ms
+# of CPU in gunicorn and 5 in PostgreSQL, so once both cores are busy more processes or threads
+# only lengthen the queue. More than one process per core lets one run Python while another
+# waits on PostgreSQL; threads keep the K keep-alive connections open without a process each.
 GUNICORN_WORKERS = 3
 GUNICORN_THREADS = 8
 # Django's default closes the database connection after every request; production keeps it
@@ -94,17 +95,23 @@ def free_port() -> int:
 class Stack:
     """gunicorn and the Celery worker, as child processes sharing this process's environment."""
 
-    def __init__(self, *, workdir: Path, gunicorn_workers: int, threads: int, celery: int):
+    def __init__(
+        self, *, workdir: Path, worker_class: str, gunicorn_workers: int, threads: int, celery: int
+    ):
         self.workdir = workdir
         self.port = free_port()
-        self.description = f"gunicorn gthread, {gunicorn_workers} workers x {threads} threads"
+        self.description = (
+            f"gunicorn gthread, {gunicorn_workers} workers x {threads} threads"
+            if worker_class == "gthread"
+            else f"gunicorn {worker_class}, {gunicorn_workers} workers"
+        )
         self.celery_concurrency = celery
         self.processes: list[subprocess.Popen] = []
         self.logs: list[Path] = []
         self.gunicorn = [
             sys.executable, "-m", "gunicorn", "marketplace.wsgi",
             "--bind", f"127.0.0.1:{self.port}",
-            "--worker-class", "gthread",
+            "--worker-class", worker_class,
             "--workers", str(gunicorn_workers),
             "--threads", str(threads),
             "--keep-alive", "30",
@@ -257,31 +264,74 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return round(ordered[rank] * 1000, 1)
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection, requests written and responses read by hand: the
+    client shares the two cores with the server, so it does as little as it can (http.client
+    cost about 0.4 ms of CPU per request here)."""
+
+    def __init__(self, port: int, headers: dict[str, str]):
+        self.port = port
+        self.headers = "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode()
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buffer = None, b""
+
+    def _receive(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionResetError("the server closed the connection")
+        self.buffer += data
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=300)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.sendall(
+            b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (path.encode(), self.headers, len(body), body)
+        )
+        while b"\r\n\r\n" not in self.buffer:
+            self._receive()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").lower().split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        fields = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+        length = int(fields.get("content-length", "0"))
+        while len(self.buffer) < length:
+            self._receive()
+        data, self.buffer = self.buffer[:length], self.buffer[length:]
+        if fields.get("connection", "").strip() == "close":
+            self.close()
+        return status, data
+
+
 class WorkerLoop(threading.Thread):
     """One worker: claim → submit on one keep-alive connection until a claim answers 204."""
 
     def __init__(self, *, port: int, key: str, job_id: int, label: str, start_line):
         super().__init__(daemon=True)
-        self.port = port
         self.job_id = job_id
         self.start_line = start_line
-        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self.answer = json.dumps({"crowd-classifier": {"label": label}}).encode()
         self.claims: list[float] = []
         self.submits: list[float] = []
         self.statuses: dict[str, int] = {}
         self.reconnects = 0
         self.error: BaseException | None = None
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        self.connection = Connection(
+            port, {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        )
 
     def post(self, path: str, body: bytes, kind: str) -> tuple[int, bytes, float]:
         for attempt in (1, 2):
             started = time.perf_counter()
             try:
-                self.connection.request("POST", path, body=body, headers=self.headers)
-                response = self.connection.getresponse()
-                data = response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                status, data = self.connection.post(path, body)
+            except (ConnectionResetError, BrokenPipeError):
                 # The server closed an idle keep-alive connection. Both calls are safe to
                 # repeat: a claim hands back the worker's live lease, a submit its first result.
                 self.connection.close()
@@ -290,9 +340,9 @@ class WorkerLoop(threading.Thread):
                     raise
                 continue
             elapsed = time.perf_counter() - started
-            key = f"{kind}_{response.status}"
+            key = f"{kind}_{status}"
             self.statuses[key] = self.statuses.get(key, 0) + 1
-            return response.status, data, elapsed
+            return status, data, elapsed
         raise AssertionError("unreachable")
 
     def run(self) -> None:
@@ -540,6 +590,7 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=20_000)
     parser.add_argument("--workers", default="8,32,128", help="values of K, comma-separated")
     parser.add_argument("--repeat", type=int, default=1, help="fresh jobs per K")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--gunicorn-workers", type=int, default=GUNICORN_WORKERS)
     parser.add_argument("--threads", type=int, default=GUNICORN_THREADS)
     parser.add_argument(
@@ -577,6 +628,7 @@ def main() -> None:
 
     stack = Stack(
         workdir=workdir,
+        worker_class=args.worker_class,
         gunicorn_workers=args.gunicorn_workers,
         threads=args.threads,
         celery=args.celery_concurrency,

@@ -121,7 +121,7 @@ def test_a_retried_write_gives_the_same_keys_and_bytes(
 
     clock.tick(7200)
     for data_object in DataObject.objects.filter(job=job):
-        celery_tasks.data_object_annotations_write_task.delay(data_object.pk)
+        celery_tasks.data_objects_annotations_write_task.delay([data_object.pk])
 
     assert {key: read(key) for key in keys_under("annotations/")} == before
     assert len(before) == 3 * 4

@@ -22,7 +22,10 @@ def worker_for(*, user: User) -> Worker | None:
     """The user's worker profile if they may take tasks: terms accepted and not banned."""
     if not user.is_authenticated:
         return None
-    worker = Worker.objects.filter(user=user).first()
+    if User.worker.related.is_cached(user):  # read along with an API key
+        worker = getattr(user, "worker", None)
+    else:
+        worker = Worker.objects.filter(user=user).first()
     if worker is None or worker.terms_accepted_at is None or worker.banned_at is not None:
         return None
     return worker
