@@ -234,6 +234,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tasks.tasks.assignments_expire_task",
         "schedule": timedelta(minutes=1),
     },
+    "requeue-consolidation-runs": {
+        "task": "tasks.tasks.consolidation_runs_requeue_task",
+        "schedule": timedelta(minutes=1),
+    },
     "end-availability-lifetimes": {
         "task": "tasks.tasks.data_objects_expire_task",
         "schedule": timedelta(minutes=1),

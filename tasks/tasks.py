@@ -42,6 +42,14 @@ def data_objects_consolidate_task(job_id: int) -> None:
     services.data_objects_consolidate(job_id=job_id)
 
 
+@shared_task
+def consolidation_runs_requeue_task() -> None:
+    """Beat: queue again the consolidation runs queued a while ago that never started (their
+    message lost with a broker or a worker)."""
+    for job_id in services.consolidation_runs_overdue():
+        data_objects_consolidate_task.delay(job_id)
+
+
 @shared_task(
     acks_late=True,
     autoretry_for=(BotoCoreError, ClientError, OSError),

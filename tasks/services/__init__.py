@@ -4,6 +4,7 @@ availability lifetimes and finishing jobs), `review` (approval, rejection, payme
 their objects, and scoring a worker's gold answers)."""
 
 from tasks.services.labeling import (  # noqa: F401
+    consolidation_runs_overdue,
     data_object_consolidate,
     data_object_consolidation_fail,
     data_object_expire,

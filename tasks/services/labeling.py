@@ -18,6 +18,8 @@ from tasks.services import queue, skills
 
 LIFETIME_BATCH_SIZE = 200  # objects looked up at once by data_objects_expire
 CONSOLIDATION_BATCH_SIZE = 500  # objects labeled per transaction by data_objects_consolidate
+# A consolidation run not started this long after it was queued is queued again.
+RUN_OVERDUE_SECONDS = 120
 LABEL_FIELDS = [
     "status",
     "label",
@@ -85,6 +87,16 @@ def data_objects_consolidate(*, job_id: int, batch_size: int = CONSOLIDATION_BAT
             labeled += _data_objects_consolidate_locked(job=batch[0].job, batch=batch)
         if len(batch) < batch_size:
             return labeled
+
+
+def consolidation_runs_overdue(*, after_seconds: float = RUN_OVERDUE_SECONDS) -> list[int]:
+    """The jobs whose consolidation run was queued more than `after_seconds` ago and has not
+    started (a run deletes its row as it starts): its message was lost. Running one again is
+    harmless, and a run still waiting in the queue then finds nothing."""
+    overdue = timezone.now() - timedelta(seconds=after_seconds)
+    return list(
+        ConsolidationRun.objects.filter(queued_at__lt=overdue).values_list("job_id", flat=True)
+    )
 
 
 def _data_objects_consolidate_locked(*, job: Job, batch: list[DataObject]) -> int:

@@ -2,12 +2,15 @@
 waiting, and a run labels every object answered by then, counting them once per batch."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from marketplace.models import Job
 from tasks import services
+from tasks import tasks as celery_tasks
 from tasks.models import ConsolidationRun, DataObject
 from tests.factories import WorkerFactory, job_in_progress
 
@@ -126,3 +129,26 @@ def test_a_run_starting_while_a_submit_completes_an_object_waits_for_it(organiza
     assert DataObject.objects.get(job=job).status == DataObject.Status.LABELED
     job.refresh_from_db()
     assert (job.status, job.human_labeled_count) == (Job.Status.COMPLETED, 1)
+
+
+@pytest.mark.django_db
+def test_a_run_whose_message_was_lost_is_queued_again_by_beat(
+    organization, django_capture_on_commit_callbacks
+):
+    job = job_in_progress(organization, objects=2, workers_per_object=1)
+    with django_capture_on_commit_callbacks():  # the run's message, never sent
+        answer_every_object(job)
+    run = ConsolidationRun.objects.get(job=job)
+
+    celery_tasks.consolidation_runs_requeue_task()  # queued a moment ago: left to its message
+    assert DataObject.objects.filter(job=job, status=DataObject.Status.PENDING).count() == 2
+
+    ConsolidationRun.objects.filter(pk=run.pk).update(
+        queued_at=timezone.now() - timedelta(minutes=3)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        celery_tasks.consolidation_runs_requeue_task()
+
+    assert not DataObject.objects.filter(job=job, status=DataObject.Status.PENDING).exists()
+    job.refresh_from_db()
+    assert (job.status, job.human_labeled_count) == (Job.Status.COMPLETED, 2)
