@@ -234,6 +234,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tasks.tasks.assignments_expire_task",
         "schedule": timedelta(minutes=1),
     },
+    "release-held-earnings": {
+        "task": "payments.tasks.earnings_release_task",
+        "schedule": crontab(minute=7),
+    },
     "requeue-consolidation-runs": {
         "task": "tasks.tasks.consolidation_runs_requeue_task",
         "schedule": timedelta(minutes=1),
@@ -290,6 +294,8 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=20)
 SERVICE_FEE_PER_OBJECT_MILLS = env.int("SERVICE_FEE_PER_OBJECT_MILLS", default=80)
+# Approved earnings stay pending this long before they can be paid out.
+EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", default=7)
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

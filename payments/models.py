@@ -40,11 +40,21 @@ class LedgerTransaction(models.Model):
         FUNDING = "funding"
         ESCROW_RESERVE = "escrow_reserve"
         EARNING = "earning"
+        EARNING_RELEASE = "earning_release"
 
     idempotency_key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     memo = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    releases = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="release",
+        help_text="For an earning release: the earning whose pending amount it made available "
+        "(at most one release per earning).",
+    )
 
     def __str__(self) -> str:
         return self.idempotency_key

@@ -1,6 +1,6 @@
-from django.db.models import QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 
-from payments.models import LedgerAccount, LedgerEntry
+from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
 
 def account_balance_mills(*, account: LedgerAccount) -> int:
@@ -20,4 +20,14 @@ def entry_list_for(*, owner: str) -> QuerySet[LedgerEntry]:
         LedgerEntry.objects.filter(account__owner=owner)
         .select_related("account", "transaction")
         .order_by("transaction_id", "pk")
+    )
+
+
+def earnings_unreleased(*, before) -> QuerySet[LedgerTransaction]:
+    """Ids of the earnings posted before `before` whose pending amount is not available yet."""
+    return (
+        LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.EARNING, created_at__lt=before)
+        .exclude(Exists(LedgerTransaction.objects.filter(releases=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )

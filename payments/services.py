@@ -4,8 +4,11 @@ Owners are opaque strings chosen by the caller ("organization:7", "job:3", "work
 payments knows nothing of jobs or tasks.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from marketplace.errors import ApplicationError
 from payments import locks, selectors
@@ -150,3 +153,42 @@ def earning_record(
             (account_get(kind=Kind.PLATFORM_FEE_REVENUE, owner=PLATFORM), fee + service_fee_mills),
         ],
     )
+
+
+# Pending earnings become available to the payee after the hold: a pending kind → its available.
+RELEASED_TO = {
+    Kind.WORKER_PENDING: Kind.WORKER_AVAILABLE,
+    Kind.VENDOR_PENDING: Kind.VENDOR_AVAILABLE,
+}
+
+
+def earnings_release_due(*, now=None) -> int:
+    """Make available every earning older than EARNINGS_HOLD_DAYS that was not released yet:
+    the payee's pending amount moves to their available balance. Returns how many earnings
+    were released here; a run beside another, or again, releases none twice."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EARNINGS_HOLD_DAYS)
+    released = 0
+    for earning_id in selectors.earnings_unreleased(before=cutoff):
+        released += earning_release(earning_id=earning_id)
+    return released
+
+
+@transaction.atomic
+def earning_release(*, earning_id: int) -> bool:
+    """Release one earning (see earnings_release_due): False when it was released already."""
+    earning = LedgerTransaction.objects.select_for_update().get(
+        pk=earning_id, kind=LedgerTransaction.Kind.EARNING
+    )
+    if LedgerTransaction.objects.filter(releases=earning).exists():
+        return False
+    pending = earning.entries.select_related("account").get(account__kind__in=RELEASED_TO)
+    available = account_get(kind=RELEASED_TO[pending.account.kind], owner=pending.account.owner)
+    released = ledger_post(
+        idempotency_key=f"earning-release:{earning.pk}",
+        kind=LedgerTransaction.Kind.EARNING_RELEASE,
+        memo=f"Hold over: {earning.idempotency_key}",
+        entries=[(pending.account, -pending.amount_mills), (available, pending.amount_mills)],
+    )
+    released.releases = earning
+    released.save(update_fields=["releases"])
+    return True
