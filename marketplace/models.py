@@ -151,6 +151,12 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    escrow_settled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the job, ended, had returned all its unspent escrow: nothing it may "
+        "still pay was left (answers to review, rejections that can be reversed).",
+    )
 
     class Meta:
         constraints = [

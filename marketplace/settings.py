@@ -234,6 +234,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tasks.tasks.assignments_expire_task",
         "schedule": timedelta(minutes=1),
     },
+    "settle-ended-jobs-escrow": {
+        "task": "tasks.tasks.jobs_escrow_settle_task",
+        "schedule": crontab(minute=17),
+    },
     "release-held-earnings": {
         "task": "payments.tasks.earnings_release_task",
         "schedule": crontab(minute=7),

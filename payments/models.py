@@ -41,6 +41,7 @@ class LedgerTransaction(models.Model):
         ESCROW_RESERVE = "escrow_reserve"
         EARNING = "earning"
         EARNING_RELEASE = "earning_release"
+        ESCROW_RETURN = "escrow_return"
 
     idempotency_key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)

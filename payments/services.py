@@ -192,3 +192,31 @@ def earning_release(*, earning_id: int) -> bool:
     released.releases = earning
     released.save(update_fields=["releases"])
     return True
+
+
+@transaction.atomic
+def escrow_return(*, escrow_owner: str, payer: str, keep_mills: int) -> LedgerTransaction | None:
+    """Give back to the payer what the escrow holds beyond `keep_mills` (what the job may still
+    pay). None when nothing is over. Under the escrow's lock, which every payment from it takes
+    too: a return and an earning never count the same mills twice."""
+    escrow = account_get(kind=Kind.JOB_ESCROW, owner=escrow_owner)
+    list(locks.ledger_accounts_for_update(pks=[escrow.pk]))
+    over = selectors.account_balance_mills(account=escrow) - keep_mills
+    if over <= 0:
+        return None
+    returned_before = (
+        LedgerTransaction.objects.filter(
+            kind=LedgerTransaction.Kind.ESCROW_RETURN, entries__account=escrow
+        )
+        .distinct()
+        .count()
+    )
+    return ledger_post(
+        idempotency_key=f"escrow-return:{escrow_owner}:{returned_before + 1}",
+        kind=LedgerTransaction.Kind.ESCROW_RETURN,
+        memo=f"Unspent escrow of {escrow_owner}",
+        entries=[
+            (escrow, -over),
+            (account_get(kind=Kind.REQUESTER_AVAILABLE, owner=payer), over),
+        ],
+    )

@@ -43,6 +43,13 @@ def data_objects_consolidate_task(job_id: int) -> None:
 
 
 @shared_task
+def jobs_escrow_settle_task() -> None:
+    """Beat: ended jobs give back the escrow they no longer need (answers paid, reversal
+    windows closed)."""
+    services.jobs_escrow_settle_due()
+
+
+@shared_task
 def consolidation_runs_requeue_task() -> None:
     """Beat: queue again the consolidation runs queued a while ago that never started (their
     message lost with a broker or a worker)."""

@@ -27,6 +27,10 @@ from tasks.services.review import (  # noqa: F401
     assignment_reject,
     assignments_auto_approve,
 )
+from tasks.services.settlement import (  # noqa: F401
+    job_escrow_settle,
+    jobs_escrow_settle_due,
+)
 from tasks.services.skills import (  # noqa: F401
     organizations_due_for_skills,
     worker_skills_estimate,

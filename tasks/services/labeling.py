@@ -14,7 +14,7 @@ from tasks import answers, builtin_hooks, consolidation, deadlines, hooks, locks
 from tasks import tasks as celery_tasks
 from tasks.manifests import output as manifest_output
 from tasks.models import Assignment, ConsolidationRun, DataObject
-from tasks.services import queue, skills
+from tasks.services import queue, settlement, skills
 
 LIFETIME_BATCH_SIZE = 200  # objects looked up at once by data_objects_expire
 CONSOLIDATION_BATCH_SIZE = 500  # objects labeled per transaction by data_objects_consolidate
@@ -372,7 +372,9 @@ def job_finalize(*, job_id: int) -> Job:
     if job.status != Job.Status.IN_PROGRESS or not job.is_finished_labeling:
         return job
     manifest_output.output_manifest_write(job=job)
-    return jobs.job_complete(job=job)
+    job = jobs.job_complete(job=job)
+    settlement.job_escrow_settle(job=job)
+    return job
 
 
 def job_stop_finalize(*, job_id: int) -> Job:
@@ -385,4 +387,6 @@ def job_stop_finalize(*, job_id: int) -> Job:
         status=Assignment.Status.RETURNED
     )
     manifest_output.output_manifest_write(job=job)
-    return jobs.job_stopped(job=job)
+    job = jobs.job_stopped(job=job)
+    settlement.job_escrow_settle(job=job)
+    return job

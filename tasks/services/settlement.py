@@ -1,0 +1,75 @@
+"""An ended job's escrow: what it may still pay stays, the rest goes back to the requester.
+
+A job that ended (Completed, Stopped, Failed) may still pay for answers not reviewed yet (they
+are approved by hand or automatically) and for rejections that can still be reversed. Its escrow
+keeps exactly that; everything above goes back to the requester's available balance, at once
+when the job ends and again, by beat, as answers are paid or their reversal window closes. Once
+nothing is left to pay, the job is marked settled and beat no longer looks at it.
+"""
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from marketplace.models import Job
+from payments import services as payments
+from tasks.models import Assignment, DataObject
+from tasks.services.review import REVERSAL_WINDOW
+
+ENDED = (Job.Status.COMPLETED, Job.Status.STOPPED, Job.Status.FAILED)
+
+
+def job_cost_still_payable_mills(*, job: Job, now=None) -> int:
+    """The most the job may still pay from its escrow, as _approval_pay would pay it: each
+    payable answer's reward and its fee (public jobs), and per object with a payable answer
+    and none approved yet, the service fee and, for vendor jobs, the vendor's price and fee."""
+    now = now or timezone.now()
+    payable = Assignment.objects.filter(job=job).filter(
+        Q(status=Assignment.Status.SUBMITTED)
+        | Q(status=Assignment.Status.REJECTED, reviewed_at__gt=now - REVERSAL_WINDOW)
+    )
+    cost = 0
+    if job.workforce == Job.Workforce.PUBLIC:
+        reward = job.reward_per_task_mills
+        cost += payable.count() * (reward + payments.platform_fee_mills(amount_mills=reward))
+    objects = (
+        DataObject.objects.filter(job=job, is_gold=False, assignments__in=payable)
+        .exclude(assignments__status=Assignment.Status.APPROVED)
+        .distinct()
+        .count()
+    )
+    per_object = settings.SERVICE_FEE_PER_OBJECT_MILLS
+    if job.workforce == Job.Workforce.VENDOR and job.vendor_price_per_object_mills:
+        price = job.vendor_price_per_object_mills
+        per_object += price + payments.platform_fee_mills(amount_mills=price)
+    return cost + objects * per_object
+
+
+def job_escrow_settle(*, job: Job) -> bool:
+    """Return what the ended job's escrow holds beyond what it may still pay; mark the job
+    settled once it may pay nothing more. Returns whether it is settled. Safe to run again and
+    beside another run (the escrow's lock decides)."""
+    if job.status not in ENDED or job.escrow_settled_at is not None:
+        return job.escrow_settled_at is not None
+    keep = job_cost_still_payable_mills(job=job)
+    payments.escrow_return(
+        escrow_owner=job.ledger_escrow_owner,
+        payer=job.organization.ledger_owner,
+        keep_mills=keep,
+    )
+    if keep:
+        return False
+    Job.objects.filter(pk=job.pk, escrow_settled_at__isnull=True).update(
+        escrow_settled_at=timezone.now()
+    )
+    return True
+
+
+def jobs_escrow_settle_due() -> int:
+    """Beat: settle every ended job not settled yet. Returns how many became settled."""
+    settled = 0
+    for job in Job.objects.filter(status__in=ENDED, escrow_settled_at__isnull=True).select_related(
+        "organization"
+    ):
+        settled += job_escrow_settle(job=job)
+    return settled
