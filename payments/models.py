@@ -42,6 +42,7 @@ class LedgerTransaction(models.Model):
         EARNING = "earning"
         EARNING_RELEASE = "earning_release"
         ESCROW_RETURN = "escrow_return"
+        BONUS = "bonus"
 
     idempotency_key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)

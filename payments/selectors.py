@@ -23,10 +23,15 @@ def entry_list_for(*, owner: str) -> QuerySet[LedgerEntry]:
     )
 
 
+# What a payee earns into a pending balance: approved work and bonuses.
+EARNING_KINDS = (LedgerTransaction.Kind.EARNING, LedgerTransaction.Kind.BONUS)
+
+
 def earnings_unreleased(*, before) -> QuerySet[LedgerTransaction]:
-    """Ids of the earnings posted before `before` whose pending amount is not available yet."""
+    """Ids of the earnings and bonuses posted before `before` whose pending amount is not
+    available yet."""
     return (
-        LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.EARNING, created_at__lt=before)
+        LedgerTransaction.objects.filter(kind__in=EARNING_KINDS, created_at__lt=before)
         .exclude(Exists(LedgerTransaction.objects.filter(releases=OuterRef("pk"))))
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -163,7 +163,7 @@ RELEASED_TO = {
 
 
 def earnings_release_due(*, now=None) -> int:
-    """Make available every earning older than EARNINGS_HOLD_DAYS that was not released yet:
+    """Make available every earning (or bonus) older than EARNINGS_HOLD_DAYS not released yet:
     the payee's pending amount moves to their available balance. Returns how many earnings
     were released here; a run beside another, or again, releases none twice."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.EARNINGS_HOLD_DAYS)
@@ -177,7 +177,7 @@ def earnings_release_due(*, now=None) -> int:
 def earning_release(*, earning_id: int) -> bool:
     """Release one earning (see earnings_release_due): False when it was released already."""
     earning = LedgerTransaction.objects.select_for_update().get(
-        pk=earning_id, kind=LedgerTransaction.Kind.EARNING
+        pk=earning_id, kind__in=selectors.EARNING_KINDS
     )
     if LedgerTransaction.objects.filter(releases=earning).exists():
         return False
@@ -218,5 +218,37 @@ def escrow_return(*, escrow_owner: str, payer: str, keep_mills: int) -> LedgerTr
         entries=[
             (escrow, -over),
             (account_get(kind=Kind.REQUESTER_AVAILABLE, owner=payer), over),
+        ],
+    )
+
+
+@transaction.atomic
+def bonus_pay(
+    *, payer: str, payee_owner: str, amount_mills: int, idempotency_key: str
+) -> LedgerTransaction:
+    """A bonus from the payer's available balance: the amount to the worker's pending earnings
+    and the platform fee on it to the platform, in one transaction; a repeated key pays once."""
+    if amount_mills <= 0:
+        raise ApplicationError("invalid_amount", "The amount must be positive.", field="amount")
+    available = account_get(kind=Kind.REQUESTER_AVAILABLE, owner=payer)
+    list(locks.ledger_accounts_for_update(pks=[available.pk]))
+    fee = platform_fee_mills(amount_mills=amount_mills)
+    already = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).exists()
+    balance = selectors.account_balance_mills(account=available)
+    if not already and balance < amount_mills + fee:
+        raise ApplicationError(
+            "insufficient_balance",
+            f"The bonus costs {amount_mills + fee} mills with the platform fee but the balance "
+            f"is {balance} mills.",
+            field="amount",
+        )
+    return ledger_post(
+        idempotency_key=idempotency_key,
+        kind=LedgerTransaction.Kind.BONUS,
+        memo=f"Bonus to {payee_owner} from {payer}",
+        entries=[
+            (available, -(amount_mills + fee)),
+            (account_get(kind=Kind.WORKER_PENDING, owner=payee_owner), amount_mills),
+            (account_get(kind=Kind.PLATFORM_FEE_REVENUE, owner=PLATFORM), fee),
         ],
     )

@@ -1,5 +1,7 @@
 from django.db import models
 
+from payments import money
+
 
 class DataObject(models.Model):
     """One line of a job's input manifest: the thing workers label."""
@@ -185,3 +187,35 @@ class Assignment(models.Model):
         if self.submitted_at is None:
             return None
         return round((self.submitted_at - self.accepted_at).total_seconds(), 3)
+
+
+class Bonus(models.Model):
+    """Money a requester gives a worker on top of the reward for an answered assignment, with a
+    reason the worker sees. The requester's token makes a retry pay once."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="bonuses")
+    organization = models.ForeignKey(
+        "workforce.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    amount_mills = models.BigIntegerField()
+    reason = models.TextField()
+    unique_request_token = models.CharField(max_length=64)
+    paid_by = models.ForeignKey(
+        "workforce.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "unique_request_token"], name="bonus_token_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(amount_mills__gt=0), name="bonus_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bonus {self.pk} on assignment {self.assignment_id}"
+
+    @property
+    def amount_usd(self) -> str:
+        return money.format_usd(self.amount_mills)

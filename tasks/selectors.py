@@ -190,9 +190,10 @@ def _text_task_input(*, assignment: Assignment, uri: str) -> dict:
 
 
 def assignment_list_for_worker(*, worker: Worker) -> QuerySet[Assignment]:
-    """The worker's own answered assignments, newest first, with their job."""
+    """The worker's own answered assignments, newest first, with their job and bonuses."""
     return (
         Assignment.objects.filter(worker=worker, status__in=Assignment.ANSWERED)
         .select_related("job")
+        .prefetch_related("bonuses")
         .order_by("-submitted_at", "-pk")
     )

@@ -225,6 +225,11 @@ ENDPOINTS = [
         expect(200, **REQUESTER_OBJECT), body={"reason": "Wrong."},
     ),
     Endpoint(
+        "post", "/api/v1/labeling-jobs/pub/assignments/{submitted}/bonus",
+        expect(201, **REQUESTER_OBJECT),
+        body={"amount": "0.100", "reason": "Thanks.", "unique_request_token": "matrix"},
+    ),
+    Endpoint(
         "post", "/api/v1/labeling-jobs/pub/assignments/approve",
         expect(200, **REQUESTER_OBJECT), body={"ids": ["{submitted}"]},
     ),

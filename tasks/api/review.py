@@ -4,13 +4,14 @@ rejected assignment reverses the rejection (within the reversal window)."""
 
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace import selectors as jobs
 from marketplace.api_views import ScopedListApi
+from payments import money
 from tasks import selectors
 from tasks.models import Assignment
 from tasks.services import review as services
@@ -46,6 +47,34 @@ class BulkApproveInput(serializers.Serializer):
 
 class BulkRejectInput(BulkApproveInput):
     reason = serializers.CharField(max_length=2000)
+
+
+class BonusInput(serializers.Serializer):
+    amount = serializers.CharField(help_text='USD as a decimal string, e.g. "0.500".')
+    reason = serializers.CharField(max_length=services.BONUS_REASON_MAX)
+    unique_request_token = serializers.CharField(
+        max_length=64,
+        help_text="Your own id for this bonus: sending it again pays nothing more.",
+    )
+
+    def validate_amount(self, value: str) -> int:
+        try:
+            mills = money.parse_usd(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+        if mills == 0:
+            raise serializers.ValidationError("The amount must be positive.")
+        return mills
+
+
+class BonusOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    assignment_id = serializers.IntegerField()
+    worker_id = serializers.CharField(source="assignment.worker.public_id")
+    amount = serializers.CharField(source="amount_usd", help_text="USD.")
+    reason = serializers.CharField()
+    unique_request_token = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class ReviewErrorOutput(serializers.Serializer):
@@ -105,6 +134,34 @@ class AssignmentRejectApi(APIView):
         return Response(ReviewAssignmentOutput(assignment).data)
 
 
+class AssignmentBonusApi(APIView):
+    """Pay the worker of an answered assignment a bonus from the organisation's available
+    balance (plus the platform fee), with a reason the worker sees. 201 when paid; 200 with the
+    same bonus when the token was sent before."""
+
+    permission_classes = [IsRequester]
+
+    @extend_schema(request=BonusInput, responses={201: BonusOutput, 200: BonusOutput})
+    def post(self, request: Request, name: str, pk: int) -> Response:
+        payload = BonusInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        job = jobs.job_get_for(organization=request.organization, name=name)
+        assignment = selectors.assignment_get_for_review(
+            organization=request.organization, job=job, pk=pk
+        )
+        bonus, created = services.assignment_bonus(
+            assignment=assignment,
+            amount_mills=payload.validated_data["amount"],
+            reason=payload.validated_data["reason"],
+            unique_request_token=payload.validated_data["unique_request_token"],
+            actor=request.user,
+        )
+        return Response(
+            BonusOutput(bonus).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
 class AssignmentApproveBulkApi(APIView):
     permission_classes = [IsRequester]
 
@@ -160,6 +217,11 @@ urlpatterns = [
         "labeling-jobs/<str:name>/assignments/<int:pk>/reject",
         AssignmentRejectApi.as_view(),
         name="review-reject",
+    ),
+    path(
+        "labeling-jobs/<str:name>/assignments/<int:pk>/bonus",
+        AssignmentBonusApi.as_view(),
+        name="review-bonus",
     ),
     path(
         "labeling-jobs/<str:name>/assignments/approve",

@@ -11,18 +11,25 @@ from tasks.models import Assignment
 from workforce.permissions import IsWorker
 
 
+class WorkerBonusOutput(serializers.Serializer):
+    amount = serializers.CharField(source="amount_usd", help_text="USD.")
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 class WorkerAssignmentHistoryOutput(serializers.ModelSerializer):
     job_id = serializers.IntegerField()
     job_title = serializers.CharField(source="job.title")
     reward = serializers.SerializerMethodField(
         help_text="The reward in USD for public jobs; null for teams and vendors."
     )
+    bonuses = WorkerBonusOutput(many=True, help_text="Bonuses the requester paid for it.")
 
     class Meta:
         model = Assignment
         fields = [
             "id", "job_id", "job_title", "status", "submitted_at", "reviewed_at",
-            "rejection_reason", "rejection_reversed_at", "reward",
+            "rejection_reason", "rejection_reversed_at", "reward", "bonuses",
         ]  # fmt: skip
 
     def get_reward(self, assignment: Assignment) -> str | None:

@@ -24,6 +24,7 @@ from tasks.services.queue import (  # noqa: F401
 )
 from tasks.services.review import (  # noqa: F401
     assignment_approve,
+    assignment_bonus,
     assignment_reject,
     assignments_auto_approve,
 )

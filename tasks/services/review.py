@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ from marketplace.models import Job
 from payments import services as payments
 from payments.models import LedgerAccount
 from tasks import deadlines, locks
-from tasks.models import Assignment, DataObject
+from tasks.models import Assignment, Bonus, DataObject
 from workforce.models import User
 from workforce.services import workers
 
@@ -135,6 +135,57 @@ def assignment_reject(
     locked.save(update_fields=["status", "reviewed_at", "rejection_reason"])
     workers.worker_record_review(worker=locked.worker, approved=False)
     return locked
+
+
+BONUS_REASON_MAX = 1_000
+
+
+def assignment_bonus(
+    *,
+    assignment: Assignment,
+    amount_mills: int,
+    reason: str,
+    unique_request_token: str,
+    actor: User | None = None,
+) -> tuple[Bonus, bool]:
+    """Pay the worker of an answered assignment a bonus from the requester's available balance,
+    with a reason the worker sees. Returns (bonus, created): the same token again returns the
+    first bonus unchanged (409 `idempotency_conflict` if it asked for another one)."""
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError("reason_required", "Say why the bonus is given.", field="reason")
+    if assignment.status not in Assignment.ANSWERED:
+        raise ApplicationError("not_submitted", "A bonus is given for submitted work.", status=409)
+    organization = assignment.job.organization
+    asked = {"assignment_id": assignment.pk, "amount_mills": amount_mills, "reason": reason}
+    try:
+        with transaction.atomic():
+            bonus = Bonus.objects.create(
+                organization=organization,
+                unique_request_token=unique_request_token,
+                paid_by=actor,
+                **asked,
+            )
+            payments.bonus_pay(
+                payer=organization.ledger_owner,
+                payee_owner=assignment.worker.ledger_owner,
+                amount_mills=amount_mills,
+                idempotency_key=f"bonus:{organization.pk}:{unique_request_token}",
+            )
+    except IntegrityError:
+        # The token was used before (or by a request committed meanwhile): a retry.
+        bonus = Bonus.objects.get(
+            organization=organization, unique_request_token=unique_request_token
+        )
+        if {name: getattr(bonus, name) for name in asked} != asked:
+            raise ApplicationError(
+                "idempotency_conflict",
+                "This unique_request_token was used for another bonus.",
+                field="unique_request_token",
+                status=409,
+            ) from None
+        return bonus, False
+    return bonus, True
 
 
 def _reason_check(reason: str) -> None:

@@ -100,6 +100,26 @@ def test_earnings_older_than_the_hold_become_available_once(escrow, settings):
 
 
 @pytest.mark.django_db
+def test_a_bonus_is_held_like_an_earning(settings):
+    settings.EARNINGS_HOLD_DAYS = 7
+    services.funding_record(owner=ORG, amount_mills=1_000, reference="pi_1")
+    bonus = services.bonus_pay(
+        payer=ORG, payee_owner="worker:1", amount_mills=500, idempotency_key="bonus:1:b-1"
+    )
+    assert services.earnings_release_due() == 0
+    LedgerTransaction.objects.filter(pk=bonus.pk).update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+
+    assert services.earnings_release_due() == 1
+
+    assert balance(Kind.WORKER_PENDING, "worker:1") == 0
+    assert balance(Kind.WORKER_AVAILABLE, "worker:1") == 500
+    assert balance(Kind.REQUESTER_AVAILABLE, ORG) == 400  # 500 and its 100 of fee
+    assert_ledger_sums_to_zero()
+
+
+@pytest.mark.django_db
 def test_the_hold_is_a_setting(escrow, settings):
     earn(payee="worker:1", amount=500, key="assignment:1:earning", days_ago=2)
 

@@ -106,6 +106,22 @@ def test_an_approved_task_shows_as_approved(client, organization, worker):
     assert "rejection" not in row.lower()
 
 
+def test_a_bonus_shows_its_amount_and_reason(client, organization, worker):
+    job = job_in_progress(organization, objects=1, workers_per_object=1)
+    assignment = answered(worker=worker, job=job)
+    services.assignment_bonus(
+        assignment=assignment,
+        amount_mills=250,
+        reason="Careful work on hard images.",
+        unique_request_token="b-1",
+    )
+    client.force_login(worker.user)
+
+    (row,) = rows(client.get(PAGE).content.decode())
+
+    assert "Bonus of $0.250: Careful work on hard images." in text(row)
+
+
 def test_a_reversed_rejection_shows_as_approved_and_reversed(client, organization, worker):
     job = job_in_progress(organization, objects=1)
     rejected = services.assignment_reject(

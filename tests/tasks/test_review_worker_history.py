@@ -42,6 +42,7 @@ def row(assignment: Assignment, reward: str | None) -> dict:
         "rejection_reason": assignment.rejection_reason,
         "rejection_reversed_at": stamp(assignment.rejection_reversed_at),
         "reward": reward,
+        "bonuses": [],
     }
 
 
@@ -145,7 +146,7 @@ def test_requesters_cannot_list_worker_history(requester_client):
 def test_the_selector_returns_the_workers_answers_with_their_job(
     history, django_assert_num_queries
 ):
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the answers with their jobs, then their bonuses
         titles = [
             assignment.job.title
             for assignment in selectors.assignment_list_for_worker(worker=history["worker"])
