@@ -310,7 +310,7 @@ def test_the_countdown_warns_in_the_last_minute_and_says_when_time_ran_out(
 def test_my_work_shows_the_reason_for_a_rejection(
     live_server, browser_page, organization, tmp_path
 ):
-    # Given a worker whose two answers were approved and rejected
+    # Given a worker whose two answers were approved (with a bonus) and rejected
     images(2)
     job = job_in_progress(organization, objects=2)
     worker = WorkerFactory()
@@ -321,6 +321,9 @@ def test_my_work_shows_the_reason_for_a_rejection(
         done.append(services.assignment_submit(assignment=assignment, answer=cat))
     services.assignment_approve(assignment=done[0])
     services.assignment_reject(assignment=done[1], reason="That is a dog, not a cat.")
+    services.assignment_bonus(
+        assignment=done[0], amount_mills=250, reason="Fast and careful.", unique_request_token="b"
+    )
     page = browser_page
     sign_in(page, live_server.url, worker)
 
@@ -335,7 +338,9 @@ def test_my_work_shows_the_reason_for_a_rejection(
     rejected = rows.filter(has_text="Rejected")
     expect(rejected).to_contain_text("Reason for the rejection: That is a dog, not a cat.")
     expect(rejected.locator("td[data-label=Reward]")).to_have_text("$0.050 not paid")
-    expect(rows.filter(has_text="Approved")).to_have_count(1)
+    approved = rows.filter(has_text="Approved")
+    expect(approved).to_have_count(1)
+    expect(approved).to_contain_text("Bonus of $0.250: Fast and careful.")
     page.screenshot(path=tmp_path / "my-work.png", full_page=True)
     page.set_viewport_size(PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
