@@ -98,3 +98,33 @@ def worker():
 @pytest.fixture
 def worker_client(worker) -> APIClient:
     return bearer_client(worker.user)
+
+
+# Accounts whose balance may go below zero: money that came from outside passes through them.
+MAY_BE_NEGATIVE = {"funding_clearing"}
+
+
+@pytest.fixture(autouse=True)
+def ledger_invariants(request):
+    """After every test that used the database: every ledger transaction sums to zero (so the
+    ledger does), and no account is negative but those that may be."""
+    yield
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    from django.db.models import Sum
+
+    from payments.models import LedgerEntry
+
+    unbalanced = list(
+        LedgerEntry.objects.values("transaction__idempotency_key")
+        .annotate(total=Sum("amount_mills"))
+        .exclude(total=0)
+    )
+    assert unbalanced == [], f"unbalanced ledger transactions: {unbalanced}"
+    negative = list(
+        LedgerEntry.objects.exclude(account__kind__in=MAY_BE_NEGATIVE)
+        .values("account__kind", "account__owner")
+        .annotate(balance=Sum("amount_mills"))
+        .filter(balance__lt=0)
+    )
+    assert negative == [], f"accounts below zero: {negative}"
