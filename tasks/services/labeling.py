@@ -69,8 +69,9 @@ def data_objects_consolidate(*, job_id: int, batch_size: int = CONSOLIDATION_BAT
     run that holds one (a skipped object could be left with no run to label it). A job
     consolidated by its post-annotation hook consolidates each object in a task of its own
     instead."""
-    # Objects completed from now on queue the next run (queue.consolidation_queue).
+    # Objects completed from now on queue the next run (locks.consolidation_run_queue).
     ConsolidationRun.objects.filter(job_id=job_id).delete()
+    job = Job.objects.get(pk=job_id)
     labeled = 0
     while True:
         with transaction.atomic():
@@ -78,13 +79,12 @@ def data_objects_consolidate(*, job_id: int, batch_size: int = CONSOLIDATION_BAT
                 DataObject.objects.filter(
                     job_id=job_id, status=DataObject.Status.PENDING, answered_at__isnull=False
                 )
-                .select_for_update(of=("self",))
-                .select_related("job")
+                .select_for_update()
                 .order_by("id")[:batch_size]
             )
             if not batch:
                 return labeled
-            labeled += _data_objects_consolidate_locked(job=batch[0].job, batch=batch)
+            labeled += _data_objects_consolidate_locked(job=job, batch=batch)
         if len(batch) < batch_size:
             return labeled
 
@@ -118,15 +118,10 @@ def _data_objects_consolidate_locked(*, job: Job, batch: list[DataObject]) -> in
             waiting.append(data_object)
             continue
         data_object.labeled_at = _raw_label_time(given) if job.has_raw_labels else timezone.now()
-        data_object.status = DataObject.Status.LABELED
-        data_object.human_annotated = True
         labeled.append(data_object)
     DataObject.objects.bulk_update(waiting, ["extra_workers", "answered_at"])
-    DataObject.objects.bulk_update(labeled, LABEL_FIELDS)
     if labeled:
-        ids = [data_object.pk for data_object in labeled]
-        celery_tasks.data_objects_annotations_write_task.delay_on_commit(ids)
-        _data_object_counted(job=job, human_labeled=len(labeled))
+        _data_objects_labeled(job=job, data_objects=labeled)
     return len(labeled)
 
 
@@ -156,7 +151,7 @@ def _data_object_label_store(
 ) -> None:
     """Store the label computed on the object (see _data_object_label) and count it."""
     data_object.labeled_at = _raw_label_time(answered) if job.has_raw_labels else timezone.now()
-    _data_object_labeled(job=job, data_object=data_object)
+    _data_objects_labeled(job=job, data_objects=[data_object])
 
 
 def _answered(*, data_object: DataObject):
@@ -191,17 +186,21 @@ def _data_object_consolidate_by_hook(*, data_object_id: int) -> None:
         locked.confidence = None
         locked.label_confidences = None
         locked.labeled_at = data_object.labeled_at
-        _data_object_labeled(job=locked.job, data_object=locked)
+        _data_objects_labeled(job=locked.job, data_objects=[locked])
 
 
-def _data_object_labeled(*, job: Job, data_object: DataObject) -> None:
-    """Store the object labeled by people, write its annotation files, count it, and finish
-    the job when it was the last object. In the caller's transaction, the object locked."""
-    data_object.status = DataObject.Status.LABELED
-    data_object.human_annotated = True
-    data_object.save(update_fields=LABEL_FIELDS)
-    celery_tasks.data_objects_annotations_write_task.delay_on_commit([data_object.pk])
-    _data_object_counted(job=job, human_labeled=1)
+def _data_objects_labeled(*, job: Job, data_objects: list[DataObject]) -> None:
+    """Store the objects labeled by people (their label computed), write their annotation
+    files, count them, and finish the job when they were the last. In the caller's
+    transaction, the objects locked."""
+    for data_object in data_objects:
+        data_object.status = DataObject.Status.LABELED
+        data_object.human_annotated = True
+    DataObject.objects.bulk_update(data_objects, LABEL_FIELDS)
+    celery_tasks.data_objects_annotations_write_task.delay_on_commit(
+        [data_object.pk for data_object in data_objects]
+    )
+    _data_object_counted(job=job, human_labeled=len(data_objects))
 
 
 def _data_object_counted(*, job: Job, human_labeled: int = 0, failed: int = 0) -> None:

@@ -90,18 +90,32 @@ def _approve_locked(*, data_object: DataObject, assignment: Assignment, reversal
     workers.worker_record_review(worker=assignment.worker, approved=True)
 
 
-def _approval_pay(*, assignment: Assignment, first_for_object: bool) -> None:
-    """Public jobs pay each approved answer's reward to its worker; vendor jobs pay the vendor's
-    price once per object; private teams are not paid by the platform. The service fee is
-    taken once per object."""
-    job = assignment.job
+def approval_price_mills(*, job: Job, first_for_object: bool) -> tuple[int, int]:
+    """What approving one answer pays: (the payee's amount, the service fee). Public jobs pay
+    each approved answer's reward to its worker; vendor jobs pay the vendor's price once per
+    object; private teams are not paid by the platform. The service fee is taken once per
+    object."""
     service_fee = settings.SERVICE_FEE_PER_OBJECT_MILLS if first_for_object else 0
-    payee_kind, payee_owner, amount = Kind.WORKER_PENDING, assignment.worker.ledger_owner, 0
     if job.workforce == Job.Workforce.PUBLIC:
-        amount = job.reward_per_task_mills
-    elif job.workforce == Job.Workforce.VENDOR and first_for_object:
+        return job.reward_per_task_mills, service_fee
+    if job.workforce == Job.Workforce.VENDOR and first_for_object:
+        return job.vendor_price_per_object_mills or 0, service_fee
+    return 0, service_fee
+
+
+def approval_cost_mills(*, job: Job, first_for_object: bool) -> int:
+    """What approving one answer takes from the job's escrow: amount, its fee, service fee."""
+    amount, service_fee = approval_price_mills(job=job, first_for_object=first_for_object)
+    return amount + payments.platform_fee_mills(amount_mills=amount) + service_fee
+
+
+def _approval_pay(*, assignment: Assignment, first_for_object: bool) -> None:
+    """Pay an approved answer from the job's escrow (see approval_price_mills)."""
+    job = assignment.job
+    amount, service_fee = approval_price_mills(job=job, first_for_object=first_for_object)
+    payee_kind, payee_owner = Kind.WORKER_PENDING, assignment.worker.ledger_owner
+    if job.workforce == Job.Workforce.VENDOR:
         payee_kind, payee_owner = Kind.VENDOR_PENDING, job.vendor.ledger_owner
-        amount = job.vendor_price_per_object_mills
     if amount == 0 and service_fee == 0:
         return
     payments.earning_record(

@@ -7,42 +7,35 @@ when the job ends and again, by beat, as answers are paid or their reversal wind
 nothing is left to pay, the job is marked settled and beat no longer looks at it.
 """
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from marketplace.models import Job
 from payments import services as payments
 from tasks.models import Assignment, DataObject
-from tasks.services.review import REVERSAL_WINDOW
+from tasks.services.review import REVERSAL_WINDOW, approval_cost_mills
 
 ENDED = (Job.Status.COMPLETED, Job.Status.STOPPED, Job.Status.FAILED)
 
 
 def job_cost_still_payable_mills(*, job: Job, now=None) -> int:
-    """The most the job may still pay from its escrow, as _approval_pay would pay it: each
-    payable answer's reward and its fee (public jobs), and per object with a payable answer
-    and none approved yet, the service fee and, for vendor jobs, the vendor's price and fee."""
+    """The most the job may still pay from its escrow, priced as approval pays: each payable
+    answer at the price of an approval, and each object with a payable answer and none
+    approved yet at what its first approval costs on top (review.approval_cost_mills)."""
     now = now or timezone.now()
     payable = Assignment.objects.filter(job=job).filter(
         Q(status=Assignment.Status.SUBMITTED)
         | Q(status=Assignment.Status.REJECTED, reviewed_at__gt=now - REVERSAL_WINDOW)
     )
-    cost = 0
-    if job.workforce == Job.Workforce.PUBLIC:
-        reward = job.reward_per_task_mills
-        cost += payable.count() * (reward + payments.platform_fee_mills(amount_mills=reward))
+    per_answer = approval_cost_mills(job=job, first_for_object=False)
+    per_object = approval_cost_mills(job=job, first_for_object=True) - per_answer
     objects = (
         DataObject.objects.filter(job=job, is_gold=False, assignments__in=payable)
         .exclude(assignments__status=Assignment.Status.APPROVED)
         .distinct()
         .count()
     )
-    per_object = settings.SERVICE_FEE_PER_OBJECT_MILLS
-    if job.workforce == Job.Workforce.VENDOR and job.vendor_price_per_object_mills:
-        price = job.vendor_price_per_object_mills
-        per_object += price + payments.platform_fee_mills(amount_mills=price)
-    return cost + objects * per_object
+    return payable.count() * per_answer + objects * per_object
 
 
 def job_escrow_settle(*, job: Job) -> bool:
