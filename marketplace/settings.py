@@ -238,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tasks.tasks.jobs_escrow_settle_task",
         "schedule": crontab(minute=17),
     },
+    "build-payouts": {
+        "task": "payments.tasks.payouts_build_task",
+        "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
+    },
     "release-held-earnings": {
         "task": "payments.tasks.earnings_release_task",
         "schedule": crontab(minute=7),
@@ -296,10 +300,26 @@ HOOK_CONCURRENCY = env.int("HOOK_CONCURRENCY", default=8)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_CONNECT_BASE = env.str("STRIPE_CONNECT_BASE", default="https://connect.stripe.com")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=30)
 PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=20)
 SERVICE_FEE_PER_OBJECT_MILLS = env.int("SERVICE_FEE_PER_OBJECT_MILLS", default=80)
 # Approved earnings stay pending this long before they can be paid out.
 EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", default=7)
+# A payout is built (weekly, or when the payee asks) once the available balance reaches this.
+PAYOUT_MINIMUM_MILLS = env.int("PAYOUT_MINIMUM_MILLS", default=10_000)
+# Finance review flags a payout above this amount, from an account younger than this, from a
+# payee whose rejection or gold failure rate is above these, or whose last week's earnings
+# are this many times their weekly average before it.
+PAYOUT_REVIEW_THRESHOLD_MILLS = env.int("PAYOUT_REVIEW_THRESHOLD_MILLS", default=500_000)
+PAYOUT_NEW_ACCOUNT_DAYS = env.int("PAYOUT_NEW_ACCOUNT_DAYS", default=14)
+PAYOUT_REJECTION_RATE_PERCENT = env.int("PAYOUT_REJECTION_RATE_PERCENT", default=20)
+PAYOUT_GOLD_FAILURE_RATE_PERCENT = env.int("PAYOUT_GOLD_FAILURE_RATE_PERCENT", default=30)
+PAYOUT_VELOCITY_FACTOR = env.int("PAYOUT_VELOCITY_FACTOR", default=3)
+# What payments knows of a payee (joined when, work approved and rejected, gold answered):
+# read from the workforce, through this callable, so payments imports no other app.
+PAYOUT_PAYEE_FACTS = "workforce.selectors.payees.payee_facts"
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("marketplace.api.urls")),
     path("", include("tasks.api.urls")),
     path("", include("workforce.api.urls")),
+    path("", include("payments.api.urls")),
 ]
 
 urlpatterns = [

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from marketplace.celery import app as celery_app
 from tasks import storage
+from tests import stripe_fake
 from tests.factories import OrganizationFactory, WorkerFactory
 from workforce.services import accounts
 
@@ -61,6 +62,42 @@ def plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> stripe_fake.FakeStripe:
+    fake = stripe_fake.FakeStripe()
+    server = stripe_fake.serve(fake)
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture
+def stripe(settings, stripe_server) -> stripe_fake.FakeStripe:
+    """Stripe configured, at a fake over HTTP (see tests/stripe_fake.py). Without this fixture
+    no Stripe key is set and the platform runs on its manual rail."""
+    settings.STRIPE_SECRET_KEY = "sk_test_groundwork"  # noqa: S105
+    settings.STRIPE_WEBHOOK_SECRET = stripe_fake.WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = stripe_server.base_url
+    settings.STRIPE_CONNECT_BASE = stripe_server.base_url
+    settings.STRIPE_TIMEOUT_SECONDS = 2
+    stripe_server.reset()
+    yield stripe_server
+    stripe_server.reset()
+
+
+def stripe_webhook_post(
+    client: APIClient, event: dict, *, secret: str = stripe_fake.WEBHOOK_SECRET
+):
+    """Deliver an event to the webhook endpoint as Stripe does: signed, raw JSON."""
+    payload, signature = stripe_fake.signed(event, secret=secret)
+    return client.generic(
+        "POST",
+        "/api/v1/webhooks/stripe",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ def job_in_progress(
     """A funded public job whose manifest of `objects` images has been read: InProgress.
     With rewrite_manifest=False the job reads the input manifest already at its URI."""
     from marketplace.models import Job
-    from payments import services as payments
+    from payments.services import ledger as payments
     from tasks.manifests import ingest
 
     spec = job_spec(**overrides)

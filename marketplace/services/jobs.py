@@ -12,7 +12,7 @@ from marketplace.celery import app as celery_app
 from marketplace.errors import ApplicationError
 from marketplace.models import Job, JobEvent, VendorOffer
 from marketplace.services import offers
-from payments import services as payments
+from payments.services import ledger as payments
 from workforce import qualifications
 from workforce.models import Organization, QualificationType, Team, User, Vendor
 

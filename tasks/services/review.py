@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from marketplace.errors import ApplicationError
 from marketplace.models import Job
-from payments import services as payments
 from payments.models import LedgerAccount
+from payments.services import ledger as payments
 from tasks import deadlines, locks
 from tasks.models import Assignment, Bonus, DataObject
 from workforce.models import User

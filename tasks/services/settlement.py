@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from marketplace.models import Job
-from payments import services as payments
+from payments.services import ledger as payments
 from tasks.models import Assignment, DataObject
 from tasks.services.review import REVERSAL_WINDOW, approval_cost_mills
 

@@ -204,7 +204,7 @@ def job_create(organization, *, objects: int, name: str):
     from marketplace.api.serializers import JobSpecInput
     from marketplace.models import Job
     from marketplace.services import jobs
-    from payments import services as payments
+    from payments.services import ledger as payments
     from tasks import storage
     from tasks.manifests import ingest
 

@@ -92,7 +92,7 @@ def peak_rss_mb() -> float:
 
 def funded_job(objects: int):
     from marketplace.models import Job
-    from payments import services as payments
+    from payments.services import ledger as payments
     from workforce.services import accounts
 
     owner = accounts.user_create(

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from payments import selectors as ledger
-from payments import services as payments
 from payments.models import LedgerAccount, LedgerTransaction
+from payments.services import ledger as payments
 from tasks import storage
 from tasks.manifests import output as manifests
 from tasks.models import DataObject

@@ -11,7 +11,7 @@ from marketplace.api.serializers import JobSpecInput
 from marketplace.celery import app as celery_app
 from marketplace.models import Job
 from marketplace.services import jobs
-from payments import services as payments
+from payments.services import ledger as payments
 from tests.factories import job_spec, put_manifest
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,7 @@ import pytest
 from marketplace.api.serializers import JobSpecInput
 from marketplace.models import Job, JobEvent
 from marketplace.services import jobs as services
-from payments import services as payments
+from payments.services import ledger as payments
 from tests.conftest import bearer_client
 from tests.factories import OrganizationFactory, UserFactory, job_spec
 

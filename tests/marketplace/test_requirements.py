@@ -5,7 +5,7 @@ the board (GET /api/v1/worker/jobs) and may claim its tasks (POST
 import pytest
 
 from marketplace.models import Job
-from payments import services as payments
+from payments.services import ledger as payments
 from tasks import services as queue
 from tasks.models import Assignment
 from tests.conftest import bearer_client

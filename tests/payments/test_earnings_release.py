@@ -6,9 +6,10 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from payments import selectors, services
+from payments import selectors
 from payments import tasks as payment_tasks
 from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from payments.services import ledger as services
 from tests.concurrency import run_concurrently
 
 Kind = LedgerAccount.Kind

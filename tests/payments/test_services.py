@@ -4,8 +4,9 @@ import pytest
 from django.db.models import Sum
 
 from marketplace.errors import ApplicationError
-from payments import selectors, services
+from payments import selectors
 from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from payments.services import ledger as services
 
 pytestmark = pytest.mark.django_db
 

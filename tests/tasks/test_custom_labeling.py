@@ -6,7 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from marketplace.models import Job
-from payments import services as payments
+from payments.services import ledger as payments
 from tasks import services as queue
 from tasks import storage, templating
 from tasks.manifests import ingest

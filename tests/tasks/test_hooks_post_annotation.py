@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from marketplace.celery import app as celery_app
 from marketplace.models import Job
-from payments import services as payments
+from payments.services import ledger as payments
 from tasks import services, storage
 from tasks import tasks as celery_tasks
 from tasks.manifests import ingest

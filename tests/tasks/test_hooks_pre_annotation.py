@@ -7,7 +7,7 @@ import pytest
 
 from marketplace.models import Job
 from marketplace.services import jobs
-from payments import services as payments
+from payments.services import ledger as payments
 from tasks import storage
 from tasks.manifests import ingest
 from tasks.models import DataObject

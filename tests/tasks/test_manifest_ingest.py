@@ -5,8 +5,8 @@ from rest_framework.test import APIClient
 
 from marketplace.models import Job
 from payments import selectors as ledger
-from payments import services as payments
 from payments.models import LedgerAccount, LedgerEntry
+from payments.services import ledger as payments
 from tasks import storage
 from tasks.manifests import ingest
 from tasks.models import DataObject

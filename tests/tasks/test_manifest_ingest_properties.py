@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from marketplace.api.serializers import JobSpecInput
 from marketplace.models import Job
 from marketplace.services import jobs
-from payments import services as payments
+from payments.services import ledger as payments
 from tasks import storage
 from tasks.manifests import ingest
 from tasks.manifests.input import InvalidLine, decode_line, is_blank, parse_input_line

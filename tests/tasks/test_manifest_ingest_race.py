@@ -3,8 +3,8 @@
 import pytest
 
 from marketplace.models import Job
-from payments import services as payments
 from payments.models import LedgerEntry
+from payments.services import ledger as payments
 from tasks.manifests import ingest
 from tasks.models import DataObject
 from tests.concurrency import run_concurrently

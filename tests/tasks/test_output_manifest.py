@@ -14,7 +14,7 @@ from django.utils import timezone
 from marketplace.api.serializers import JobSpecInput
 from marketplace.models import Job
 from marketplace.services import jobs
-from payments import services as payments
+from payments.services import ledger as payments
 from tasks import services, storage
 from tasks.manifests import ingest
 from tasks.manifests import output as manifests

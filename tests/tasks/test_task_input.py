@@ -2,7 +2,7 @@
 
 import pytest
 
-from payments import services as payments
+from payments.services import ledger as payments
 from tasks import services as queue
 from tasks import storage
 from tasks.manifests import ingest

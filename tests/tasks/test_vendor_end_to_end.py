@@ -6,9 +6,9 @@ import pytest
 from django.db.models import Sum
 
 from marketplace.models import Job
-from payments import services as payments
 from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from payments.selectors import balance_mills
+from payments.services import ledger as payments
 from tasks.models import Assignment
 from tests.conftest import bearer_client
 from tests.factories import WorkerFactory, job_spec, put_manifest

@@ -11,8 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from marketplace.services import offers
-from payments import services as payments
 from payments.models import LedgerAccount, LedgerTransaction
+from payments.services import ledger as payments
 from tasks import aggregates, services
 from tasks.models import Assignment
 from tests.conftest import bearer_client

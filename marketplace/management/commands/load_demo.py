@@ -9,7 +9,7 @@ from django.db import transaction
 from marketplace.api.serializers import JobSpecInput
 from marketplace.models import Job
 from marketplace.services import jobs
-from payments import services as payments
+from payments.services import ledger as payments
 from tasks import storage
 from workforce.models import ApiKey, Organization, Team, TeamMember, User, Vendor, VendorManager
 from workforce.services import accounts, teams
