@@ -1,6 +1,6 @@
 from django.db.models import Exists, OuterRef, QuerySet, Sum
 
-from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout, PayoutAccount
 
 
 def account_balance_mills(*, account: LedgerAccount) -> int:
@@ -36,3 +36,42 @@ def earnings_unreleased(*, before) -> QuerySet[LedgerTransaction]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+# --- Payees: balances, payout account, payouts ------------------------------------------------
+PAYEE_KINDS = {
+    "worker": (LedgerAccount.Kind.WORKER_PENDING, LedgerAccount.Kind.WORKER_AVAILABLE),
+    "vendor": (LedgerAccount.Kind.VENDOR_PENDING, LedgerAccount.Kind.VENDOR_AVAILABLE),
+}
+
+
+def payee_balances_mills(*, owner: str) -> dict[str, int]:
+    """A worker's or vendor's money, by where it is: `pending` (approved, in its hold),
+    `available` (can be paid out), `in_payout` (in a payout not sent yet) and `paid` (sent)."""
+    pending_kind, available_kind = PAYEE_KINDS[owner.split(":", 1)[0]]
+    by_kind = dict(
+        LedgerEntry.objects.filter(
+            account__owner=owner,
+            account__kind__in=[pending_kind, available_kind, LedgerAccount.Kind.PAYOUTS_IN_FLIGHT],
+        )
+        .values_list("account__kind")
+        .annotate(total=Sum("amount_mills"))
+    )
+    paid = Payout.objects.filter(
+        owner=owner, status__in=[Payout.Status.SENT, Payout.Status.PAID]
+    ).aggregate(total=Sum("amount_mills"))["total"]
+    return {
+        "pending": by_kind.get(pending_kind, 0),
+        "available": by_kind.get(available_kind, 0),
+        "in_payout": by_kind.get(LedgerAccount.Kind.PAYOUTS_IN_FLIGHT, 0),
+        "paid": paid or 0,
+    }
+
+
+def payout_account_for(*, owner: str) -> PayoutAccount | None:
+    return PayoutAccount.objects.filter(owner=owner).first()
+
+
+def payout_list_for(*, owner: str) -> QuerySet[Payout]:
+    """A payee's payouts, newest first."""
+    return Payout.objects.filter(owner=owner).order_by("-created_at", "-pk")
