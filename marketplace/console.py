@@ -26,7 +26,10 @@ from marketplace.api.views import JobFilter
 from marketplace.errors import ApplicationError, field_errors
 from marketplace.models import Job
 from marketplace.services import jobs
-from payments import money
+from payments import money, stripe_gateway
+from payments import selectors as ledger
+from payments.models import LedgerAccount
+from payments.services import funding
 from workforce.models import Organization, Vendor
 from workforce.selectors import accounts as account_selectors
 from workforce.selectors import teams as team_selectors
@@ -407,8 +410,35 @@ def job_list(request: HttpRequest, *, organization: Organization) -> HttpRespons
         "filters": filters.form,
         "filtered": any(request.GET.get(name) for name in filters.filters),
         "statuses": Job.Status.choices,
+        "balance": money.format_usd(
+            ledger.balance_mills(
+                kind=LedgerAccount.Kind.REQUESTER_AVAILABLE, owner=organization.ledger_owner
+            )
+        ),
+        "card_payments": stripe_gateway.configured(),
+        "top_up_return": request.GET.get("top_up"),
     }
     return render(request, "marketplace/jobs/list.html", context, status=200 if valid else 400)
+
+
+@require_POST
+@requester_page
+def top_up_start(request: HttpRequest, *, organization: Organization) -> HttpResponse:
+    """The console's "Add funds" form: opens a Stripe Checkout page and sends the browser there.
+    The balance is credited later, by Stripe's webhook."""
+    console = request.build_absolute_uri(reverse("jobs-list"))
+    try:
+        top_up = funding.top_up_create(
+            owner=organization.ledger_owner,
+            requested_by=request.user,
+            amount_mills=money.parse_usd(request.POST.get("amount", "")),
+            success_url=f"{console}?top_up=paid",
+            cancel_url=f"{console}?top_up=cancelled",
+        )
+    except (ValueError, ApplicationError) as error:
+        messages.error(request, f"No funds were added: {getattr(error, 'message', error)}")
+        return redirect("jobs-list")
+    return redirect(top_up.checkout_url)
 
 
 @requester_page
@@ -487,6 +517,7 @@ def job_stop(request: HttpRequest, name: str, *, organization: Organization) -> 
 urlpatterns = [
     path("jobs/", job_list, name="jobs-list"),
     path("jobs/new", job_create, name="jobs-create"),
+    path("jobs/add-funds", top_up_start, name="jobs-add-funds"),
     path("jobs/<str:name>/", job_detail, name="jobs-detail"),
     path("jobs/<str:name>/stop", job_stop, name="jobs-stop"),
 ]

@@ -305,6 +305,9 @@ STRIPE_CONNECT_BASE = env.str("STRIPE_CONNECT_BASE", default="https://connect.st
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=30)
 PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=20)
 SERVICE_FEE_PER_OBJECT_MILLS = env.int("SERVICE_FEE_PER_OBJECT_MILLS", default=80)
+# A card top-up of the requester balance is between these amounts ($5 and $100,000).
+TOP_UP_MINIMUM_MILLS = env.int("TOP_UP_MINIMUM_MILLS", default=5_000)
+TOP_UP_MAXIMUM_MILLS = env.int("TOP_UP_MAXIMUM_MILLS", default=100_000_000)
 # Approved earnings stay pending this long before they can be paid out.
 EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", default=7)
 # A payout is built (weekly, or when the payee asks) once the available balance reaches this.
@@ -347,6 +350,9 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "marketplace.models.Job.Status",
         "VendorOfferStatusEnum": "marketplace.models.VendorOffer.Status",
         "AssignmentStatusEnum": "tasks.models.Assignment.Status",
+        "TopUpStatusEnum": "payments.models.TopUp.Status",
+        "PayoutStatusEnum": "payments.models.Payout.Status",
+        "PayoutAccountStatusEnum": "payments.models.PayoutAccount.Status",
     },
 }
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("tasks.urls")),
     path("", include("tasks.vendor_views")),
     path("", include("marketplace.console")),
+    path("", include("payments.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

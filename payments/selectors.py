@@ -1,4 +1,5 @@
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
 
 from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout, PayoutAccount
 
@@ -75,3 +76,58 @@ def payout_account_for(*, owner: str) -> PayoutAccount | None:
 def payout_list_for(*, owner: str) -> QuerySet[Payout]:
     """A payee's payouts, newest first."""
     return Payout.objects.filter(owner=owner).order_by("-created_at", "-pk")
+
+
+# --- Payouts for finance ----------------------------------------------------------------------
+def payout_list(*, status: str | None = None) -> QuerySet[Payout]:
+    """Every payout (or those in one status) for finance's queue, oldest first, with its payout
+    account."""
+    payouts = Payout.objects.select_related("payout_account").order_by("created_at", "pk")
+    if status is not None:
+        payouts = payouts.filter(status=status)
+    return payouts
+
+
+def payout_get(*, pk: int) -> Payout:
+    return get_object_or_404(Payout.objects.select_related("payout_account"), pk=pk)
+
+
+def payout_earnings(*, payout: Payout) -> QuerySet[LedgerTransaction]:
+    """The earnings and bonuses whose released amounts the payout carries, oldest first."""
+    return payout.earnings.order_by("created_at", "pk")
+
+
+# --- The ledger for finance -------------------------------------------------------------------
+def ledger_transaction_list() -> QuerySet[LedgerTransaction]:
+    """Every ledger transaction, newest first, with its entries and their accounts."""
+    return LedgerTransaction.objects.prefetch_related("entries__account").order_by(
+        "-created_at", "-pk"
+    )
+
+
+def ledger_account_list() -> QuerySet[LedgerAccount]:
+    """Every ledger account with `balance_mills` (None for an account without entries)."""
+    return LedgerAccount.objects.annotate(balance_mills=Sum("entries__amount_mills")).order_by(
+        "kind", "owner", "pk"
+    )
+
+
+def ledger_account_get(*, pk: int) -> LedgerAccount:
+    return get_object_or_404(ledger_account_list(), pk=pk)
+
+
+def ledger_total_mills() -> int:
+    """The sum of every account: zero, since every transaction sums to zero."""
+    return LedgerEntry.objects.aggregate(total=Sum("amount_mills"))["total"] or 0
+
+
+def payout_actions(*, payout: Payout) -> QuerySet:
+    """The finance actions on a payout, in the order they were taken, with who took them."""
+    return payout.actions.select_related("actor").order_by("created_at", "pk")
+
+
+def payout_earnings_with_amounts(*, payout: Payout) -> QuerySet[LedgerTransaction]:
+    """The payout's earnings, each with `payee_mills`: what the payee earned by it."""
+    return payout_earnings(payout=payout).annotate(
+        payee_mills=Sum("entries__amount_mills", filter=Q(entries__account__owner=payout.owner))
+    )

@@ -13,8 +13,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
-from django.views.decorators.http import require_POST
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from marketplace import selectors as jobs
 from marketplace.errors import ApplicationError
@@ -22,6 +22,7 @@ from marketplace.models import VendorOffer
 from marketplace.services import offers
 from payments import money
 from tasks import vendor_stats
+from tasks import views as pages
 from workforce.models import Vendor
 from workforce.selectors import accounts as account_selectors
 from workforce.selectors import teams as team_selectors
@@ -133,9 +134,45 @@ def workers(request: HttpRequest, *, vendor: Vendor) -> HttpResponse:
     return render(request, "workforce/vendor/workers.html", context)
 
 
+@require_GET
+@vendor_page
+def earnings(request: HttpRequest, *, vendor: Vendor) -> HttpResponse:
+    """The vendor's balances, payouts, payout account and the earnings behind them."""
+    context = _context(
+        vendor,
+        "earnings",
+        **pages.earnings_context(request, owner=vendor.ledger_owner),
+        payout_url=reverse("vendor-earnings-payout"),
+        connect_url=reverse("vendor-earnings-payout-account"),
+    )
+    return render(request, "workforce/vendor/earnings.html", context)
+
+
+@require_POST
+@vendor_page
+def earnings_payout(request: HttpRequest, *, vendor: Vendor) -> HttpResponse:
+    pages.payout_request_page(request, owner=vendor.ledger_owner)
+    return redirect("vendor-earnings")
+
+
+@require_POST
+@vendor_page
+def earnings_payout_account(request: HttpRequest, *, vendor: Vendor) -> HttpResponse:
+    return pages.payout_account_connect_page(
+        request, owner=vendor.ledger_owner, page_name="vendor-earnings"
+    )
+
+
 urlpatterns = [
     path("vendor/", console, name="vendor-console"),
     path("vendor/offers/<int:pk>/accept", offer_accept, name="vendor-offer-accept"),
     path("vendor/offers/<int:pk>/decline", offer_decline, name="vendor-offer-decline"),
     path("vendor/workers/", workers, name="vendor-workers"),
+    path("vendor/earnings/", earnings, name="vendor-earnings"),
+    path("vendor/earnings/payout", earnings_payout, name="vendor-earnings-payout"),
+    path(
+        "vendor/earnings/payout-account",
+        earnings_payout_account,
+        name="vendor-earnings-payout-account",
+    ),
 ]

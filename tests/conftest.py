@@ -139,6 +139,9 @@ def worker_client(worker) -> APIClient:
 
 # Accounts whose balance may go below zero: money that came from outside passes through them.
 MAY_BE_NEGATIVE = {"funding_clearing"}
+# A requester's available balance may go below zero only once a refund or a dispute took back
+# money already spent or in escrow: a debt, allowed for that owner alone.
+DEBT_AFTER = {"refund", "dispute"}
 
 
 @pytest.fixture(autouse=True)
@@ -164,4 +167,71 @@ def ledger_invariants(request):
         .annotate(balance=Sum("amount_mills"))
         .filter(balance__lt=0)
     )
+    in_debt = set(
+        LedgerEntry.objects.filter(
+            account__kind="requester_available", transaction__kind__in=DEBT_AFTER
+        ).values_list("account__owner", flat=True)
+    )
+    negative = [
+        row
+        for row in negative
+        if not (row["account__kind"] == "requester_available" and row["account__owner"] in in_debt)
+    ]
     assert negative == [], f"accounts below zero: {negative}"
+    _assert_assignments_paid_at_most_once_and_only_when_approved()
+    _assert_payouts_match_the_ledger()
+
+
+def _assert_assignments_paid_at_most_once_and_only_when_approved() -> None:
+    """An approval earning is keyed on its assignment, so it exists at most once; it must also
+    belong to an assignment that is approved now (a rejection is never paid)."""
+    from payments.models import LedgerTransaction
+    from tasks.models import Assignment
+
+    keys = LedgerTransaction.objects.filter(
+        kind="earning", idempotency_key__regex=r"^assignment:[0-9]+:approval$"
+    ).values_list("idempotency_key", flat=True)
+    paid = [int(key.split(":")[1]) for key in keys]
+    assert len(paid) == len(set(paid)), f"assignments paid twice: {sorted(paid)}"
+    not_approved = list(
+        Assignment.objects.filter(pk__in=paid)
+        .exclude(status=Assignment.Status.APPROVED)
+        .values_list("pk", "status")
+    )
+    assert not_approved == [], f"paid assignments that are not approved: {not_approved}"
+
+
+def _assert_payouts_match_the_ledger() -> None:
+    """What a payee has in payouts in flight is exactly the sum of their payouts not sent yet;
+    a payout sent was posted as sent, and a rejected or failed one gave its amount back."""
+    from django.db.models import Sum
+
+    from payments.models import LedgerEntry, Payout
+
+    in_flight = dict(
+        LedgerEntry.objects.filter(account__kind="payouts_in_flight")
+        .values_list("account__owner")
+        .annotate(total=Sum("amount_mills"))
+        .exclude(total=0)
+    )
+    unsent = dict(
+        Payout.objects.filter(status__in=["in_review", "held", "approved"])
+        .values_list("owner")
+        .annotate(total=Sum("amount_mills"))
+    )
+    assert in_flight == unsent, f"payouts in flight {in_flight} but unsent payouts {unsent}"
+    sent = _payout_ids_posted(kind="payout_sent")
+    returned = _payout_ids_posted(kind="payout_return")
+    by_status = dict(Payout.objects.values_list("pk", "status"))
+    assert {pk for pk, status in by_status.items() if status in ("sent", "paid")} <= sent
+    assert {pk for pk, status in by_status.items() if status in ("failed", "rejected")} <= returned
+    assert {by_status[pk] for pk in sent} <= {"sent", "paid", "failed"}, "sent, yet not sent"
+    assert {by_status[pk] for pk in returned} <= {"failed", "rejected"}, "returned, yet open"
+
+
+def _payout_ids_posted(*, kind: str) -> set[int]:
+    """The payouts a ledger transaction of this kind was posted for (keys `payout:<id>:...`)."""
+    from payments.models import LedgerTransaction
+
+    keys = LedgerTransaction.objects.filter(kind=kind).values_list("idempotency_key", flat=True)
+    return {int(key.split(":")[1]) for key in keys}

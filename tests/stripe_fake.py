@@ -270,6 +270,187 @@ class FakeStripe:
             event["account"] = account
         return event
 
+    # --- what payers and their banks do (top-ups, refunds, disputes) ---------------------------
+    def checkout_session_pay(self, session_id: str) -> tuple[dict, dict, dict]:
+        """The payer pays a Checkout Session by card: the session completes, its payment intent
+        succeeds with one charge, and the charge shows in the balance less Stripe's fee
+        (2.9% + 30¢). Returns (session, payment_intent, charge) as the webhooks carry them."""
+        with self._lock:
+            session = self.objects[session_id]
+            now = int(time.time())
+            amount = session["amount_total"]
+            metadata = dict(session["metadata"])
+            payment_intent_id, charge_id = self.new_id("pi"), self.new_id("ch")
+            charge = {
+                "id": charge_id,
+                "object": "charge",
+                "amount": amount,
+                "amount_captured": amount,
+                "amount_refunded": 0,
+                "balance_transaction": self.new_id("txn"),
+                "billing_details": {"email": "payer@example.com", "name": "A Payer"},
+                "captured": True,
+                "created": now,
+                "currency": "usd",
+                "customer": None,
+                "description": None,
+                "disputed": False,
+                "livemode": False,
+                "metadata": metadata,
+                "paid": True,
+                "payment_intent": payment_intent_id,
+                "payment_method": self.new_id("pm"),
+                "payment_method_details": {
+                    "card": {
+                        "brand": "visa",
+                        "country": "US",
+                        "exp_month": 12,
+                        "exp_year": 2030,
+                        "funding": "credit",
+                        "last4": "4242",
+                    },
+                    "type": "card",
+                },
+                "receipt_url": f"https://pay.stripe.com/receipts/payment/{charge_id}",
+                "refunded": False,
+                "refunds": {
+                    "object": "list",
+                    "data": [],
+                    "has_more": False,
+                    "total_count": 0,
+                    "url": f"/v1/charges/{charge_id}/refunds",
+                },
+                "status": "succeeded",
+            }
+            payment_intent = {
+                "id": payment_intent_id,
+                "object": "payment_intent",
+                "amount": amount,
+                "amount_capturable": 0,
+                "amount_received": amount,
+                "capture_method": "automatic_async",
+                "client_secret": f"{payment_intent_id}_secret_test",
+                "created": now,
+                "currency": "usd",
+                "customer": None,
+                "latest_charge": charge_id,
+                "livemode": False,
+                "metadata": metadata,
+                "payment_method": charge["payment_method"],
+                "payment_method_types": ["card"],
+                "status": "succeeded",
+            }
+            session.update(
+                payment_intent=payment_intent_id,
+                payment_status="paid",
+                status="complete",
+                url=None,
+                customer_details={"email": "payer@example.com", "name": "A Payer"},
+            )
+            self.objects[payment_intent_id] = payment_intent
+            self.objects[charge_id] = charge
+        fee = (amount * 29 + 500) // 1000 + 30
+        self.balance_transaction_add(
+            source=charge,
+            amount=amount,
+            type_="charge",
+            fee=fee,
+            txn_id=charge["balance_transaction"],
+        )
+        return dict(session), dict(payment_intent), dict(charge)
+
+    def checkout_session_expire(self, session_id: str) -> dict:
+        """Nobody paid before the session's `expires_at`."""
+        with self._lock:
+            session = self.objects[session_id]
+            session.update(status="expired", url=None)
+            return dict(session)
+
+    def charge_refund(self, charge_id: str, amount: int | None = None) -> dict:
+        """Refund `amount` cents of a charge (all that is left when None). Returns the charge as
+        `charge.refunded` carries it: `amount_refunded` is the total so far, newest refund first."""
+        with self._lock:
+            charge = self.objects[charge_id]
+            amount = charge["amount"] - charge["amount_refunded"] if amount is None else amount
+            refund = {
+                "id": self.new_id("re"),
+                "object": "refund",
+                "amount": amount,
+                "balance_transaction": self.new_id("txn"),
+                "charge": charge_id,
+                "created": int(time.time()),
+                "currency": "usd",
+                "metadata": {},
+                "payment_intent": charge["payment_intent"],
+                "reason": "requested_by_customer",
+                "receipt_number": None,
+                "status": "succeeded",
+            }
+            self.objects[refund["id"]] = refund
+            charge["amount_refunded"] += amount
+            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+            refunds = charge["refunds"]
+            refunds["data"].insert(0, refund)
+            refunds["total_count"] = len(refunds["data"])
+            snapshot = json.loads(json.dumps(charge))
+        self.balance_transaction_add(
+            source=refund, amount=-amount, type_="refund", txn_id=refund["balance_transaction"]
+        )
+        return snapshot
+
+    def dispute_open(
+        self, charge_id: str, *, amount: int | None = None, reason: str = "fraudulent"
+    ) -> dict:
+        """The payer's bank disputes a charge: Stripe withdraws the amount and a $15 fee."""
+        with self._lock:
+            charge = self.objects[charge_id]
+            now = int(time.time())
+            dispute = {
+                "id": self.new_id("dp"),
+                "object": "dispute",
+                "amount": charge["amount"] if amount is None else amount,
+                "balance_transactions": [],
+                "charge": charge_id,
+                "created": now,
+                "currency": "usd",
+                "evidence": {
+                    "customer_name": None,
+                    "product_description": None,
+                    "uncategorized_text": None,
+                },
+                "evidence_details": {
+                    "due_by": now + 7 * 86400,
+                    "has_evidence": False,
+                    "past_due": False,
+                    "submission_count": 0,
+                },
+                "is_charge_refundable": False,
+                "livemode": False,
+                "metadata": {},
+                "payment_intent": charge["payment_intent"],
+                "reason": reason,
+                "status": "needs_response",
+            }
+            charge["disputed"] = True
+            self.objects[dispute["id"]] = dispute
+        withdrawal = self.balance_transaction_add(
+            source=dispute, amount=-dispute["amount"], type_="adjustment", fee=1500
+        )
+        dispute["balance_transactions"].append(withdrawal["id"])
+        return json.loads(json.dumps(dispute))
+
+    def dispute_close(self, dispute_id: str, *, status: str) -> dict:
+        """The bank decides: `won` gives the amount back to the balance, `lost` keeps it."""
+        with self._lock:
+            dispute = self.objects[dispute_id]
+            dispute["status"] = status
+        if status == "won":
+            reinstated = self.balance_transaction_add(
+                source=dispute, amount=dispute["amount"], type_="adjustment"
+            )
+            dispute["balance_transactions"].append(reinstated["id"])
+        return json.loads(json.dumps(dispute))
+
 
 def _error(type_: str, message: str) -> dict:
     return {"error": {"type": type_, "message": message}}

@@ -13,6 +13,7 @@ from django.apps import apps
 from rest_framework.test import APIClient
 
 from marketplace.services import offers
+from payments.services import payouts
 from tasks import services as queue
 from tests.conftest import bearer_client
 from tests.factories import (
@@ -22,6 +23,7 @@ from tests.factories import (
     job_in_progress,
     job_spec,
 )
+from tests.payments.test_finance_api import payout_requested
 from workforce.models import ApiKey, TeamMember, Vendor, VendorManager
 from workforce.services import qualifications as quals
 from workforce.services import teams, workers
@@ -88,6 +90,13 @@ def world() -> World:
     finance.is_finance = True
     finance.save(update_fields=["is_finance"])
     with_mfa(finance)
+    finance_without_mfa = UserFactory()
+    finance_without_mfa.is_finance = True
+    finance_without_mfa.save(update_fields=["is_finance"])
+    payee = WorkerFactory()
+    payout_in_review = payout_requested(payee.ledger_owner, 12_000)
+    payout_approved = payout_requested(WorkerFactory().ledger_owner, 12_000)
+    payouts.payout_approve(payout=payout_approved, actor=finance)
     admin = UserFactory()
     admin.is_staff = admin.is_superuser = True
     admin.save(update_fields=["is_staff", "is_superuser"])
@@ -138,6 +147,7 @@ def world() -> World:
         "other_vendor_manager": bearer_client(other_vendor_manager),
         "other_requester": bearer_client(other_org.memberships.get().user),
         "finance": bearer_client(finance),
+        "finance_without_mfa": bearer_client(finance_without_mfa),
         "admin": bearer_client(admin),
     }
     return World(
@@ -161,6 +171,9 @@ def world() -> World:
             "crowd": crowd.pk,
             "crowd_public_id": crowd.public_id,
             "owner_key": ApiKey.objects.get(user=requester).pk,
+            "payee": payee.ledger_owner,
+            "payout": payout_in_review.pk,
+            "approved_payout": payout_approved.pk,
         },
     )
 
@@ -197,6 +210,7 @@ VENDOR_CREATE = {"other_vendor_manager": 201}
 VENDOR_OBJECT = {"other_vendor_manager": 404}
 WORKERS_SEE_THEIR_OWN = {"crowd_worker": 200, "other_team_worker": 200, "team_member": 200}
 EVERY_USER = {role: 200 for role in OUTSIDERS if role != "anonymous"}
+FINANCE_ONLY = {"finance_without_mfa": 403}  # finance must have an authenticator app
 
 
 @dataclass(frozen=True)
@@ -238,6 +252,11 @@ ENDPOINTS = [
         expect(200, **REQUESTER_OBJECT), body={"ids": ["{submitted}"], "reason": "Wrong."},
     ),
     Endpoint("get", "/api/v1/balance", expect(200, **REQUESTER_COLLECTION)),
+    Endpoint("get", "/api/v1/top-ups", expect(200, **REQUESTER_COLLECTION)),
+    # no Stripe key in this world: requesters get past the permission to a plain 400
+    Endpoint(
+        "post", "/api/v1/top-ups", expect(400, other_requester=400), body={"amount": "25.00"}
+    ),
     Endpoint("post", "/api/v1/labeling-jobs/pub/stop", expect(200, **REQUESTER_OBJECT)),
     # the owner's job read its manifest without a bad line, so it has no error report: 404
     Endpoint("get", "/api/v1/labeling-jobs/pub/manifest-errors", expect(404, **REQUESTER_OBJECT)),
@@ -406,6 +425,75 @@ ENDPOINTS = [
         "post", "/api/v1/worker/qualification-types/{skill}/test",
         expect(201, **{r: 201 for r in WORKERS_SEE_THEIR_OWN}), owner_role="crowd_worker",
         body={"answers": ["4"]},
+    ),
+    # payees: earnings, payouts, payout account (nobody in the world has enough available for a
+    # payout, and Stripe is not configured: asking is a 400 to each payee, a 403 to others)
+    Endpoint(
+        "get", "/api/v1/worker/earnings", expect(200, **WORKERS_SEE_THEIR_OWN),
+        owner_role="crowd_worker",
+    ),
+    Endpoint(
+        "get", "/api/v1/worker/payouts", expect(200, **WORKERS_SEE_THEIR_OWN),
+        owner_role="crowd_worker",
+    ),
+    Endpoint(
+        "post", "/api/v1/worker/payouts", expect(400, **{r: 400 for r in WORKERS_SEE_THEIR_OWN}),
+        owner_role="crowd_worker",
+    ),
+    Endpoint(
+        "get", "/api/v1/worker/payout-account", expect(200, **WORKERS_SEE_THEIR_OWN),
+        owner_role="crowd_worker",
+    ),
+    Endpoint(
+        "post", "/api/v1/worker/payout-account",
+        expect(400, **{r: 400 for r in WORKERS_SEE_THEIR_OWN}), owner_role="crowd_worker",
+    ),
+    Endpoint("get", "/api/v1/vendor/payouts", expect(200, **VENDOR_COLLECTION), owner_role=VM),
+    Endpoint(
+        "post", "/api/v1/vendor/payouts", expect(400, other_vendor_manager=400), owner_role=VM
+    ),
+    Endpoint(
+        "get", "/api/v1/vendor/payout-account", expect(200, **VENDOR_COLLECTION), owner_role=VM
+    ),
+    Endpoint(
+        "post", "/api/v1/vendor/payout-account", expect(400, other_vendor_manager=400),
+        owner_role=VM,
+    ),
+    # finance: payout review, the ledger, reconciliation, statements (no Stripe key here)
+    Endpoint("get", "/api/v1/finance/payouts", expect(200, **FINANCE_ONLY), owner_role="finance"),
+    Endpoint(
+        "get", "/api/v1/finance/payouts/{payout}", expect(200, **FINANCE_ONLY),
+        owner_role="finance",
+    ),
+    Endpoint(
+        "post", "/api/v1/finance/payouts/{payout}/approve", expect(200, **FINANCE_ONLY),
+        owner_role="finance", body={"note": "Checked."},
+    ),
+    Endpoint(
+        "post", "/api/v1/finance/payouts/{payout}/hold", expect(200, **FINANCE_ONLY),
+        owner_role="finance", body={"note": "Looking into it."},
+    ),
+    Endpoint(
+        "post", "/api/v1/finance/payouts/{payout}/reject", expect(200, **FINANCE_ONLY),
+        owner_role="finance", body={"note": "Copied answers."},
+    ),
+    Endpoint(
+        "post", "/api/v1/finance/payouts/{approved_payout}/mark-paid",
+        expect(200, **FINANCE_ONLY), owner_role="finance", body={"reference": "WIRE-1"},
+    ),
+    Endpoint("get", "/api/v1/finance/ledger", expect(200, **FINANCE_ONLY), owner_role="finance"),
+    Endpoint(
+        "get", "/api/v1/finance/ledger/accounts", expect(200, **FINANCE_ONLY),
+        owner_role="finance",
+    ),
+    Endpoint(
+        "get", "/api/v1/finance/reconciliation?from=2025-01-01&to=2025-12-31",
+        expect(200, **FINANCE_ONLY), owner_role="finance",
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/finance/statements?owner={payee}&kind=worker_available&from=2025-01-01&to=2099-12-31",
+        expect(200, **FINANCE_ONLY), owner_role="finance",
     ),
 ]  # fmt: skip
 

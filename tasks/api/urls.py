@@ -31,5 +31,6 @@ urlpatterns = [
     ),
     path("", include("tasks.api.review")),
     path("", include("tasks.api.vendor")),
+    path("", include("tasks.api.earnings")),
     path("", include("tasks.api.manifests")),
 ]

@@ -1,16 +1,15 @@
 """The vendor's view of its workforce: each worker's throughput, quality and the earnings they
-generated (`vendor/workers`), and the vendor's own balances (`vendor/earnings`)."""
+generated (`vendor/workers`), and the vendor's own balances and earnings (`vendor/earnings`, in
+tasks/api/earnings.py with the vendor's payouts and payout account)."""
 
 from django.urls import path
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from marketplace.api_views import ScopedListApi
-from payments import money
 from tasks import vendor_stats
+from tasks.api import earnings
 from workforce.models import Worker
 from workforce.permissions import IsVendorManager
 
@@ -36,13 +35,6 @@ class VendorWorkerOutput(serializers.Serializer):
     )
 
 
-class VendorEarningsOutput(serializers.Serializer):
-    pending = serializers.CharField(help_text="USD on hold after approval, as a decimal string.")
-    pending_mills = serializers.IntegerField()
-    available = serializers.CharField(help_text="USD ready to be paid out.")
-    available_mills = serializers.IntegerField()
-
-
 class VendorWorkerListApi(ScopedListApi):
     """The vendor's workers (members of its teams) with their statistics on its jobs."""
 
@@ -59,25 +51,7 @@ class VendorWorkerListApi(ScopedListApi):
         return self.get_paginated_response(VendorWorkerOutput(statistics, many=True).data)
 
 
-class VendorEarningsApi(APIView):
-    permission_classes = [IsVendorManager]
-
-    @extend_schema(responses=VendorEarningsOutput)
-    def get(self, request: Request) -> Response:
-        balances = vendor_stats.vendor_balances_mills(vendor=request.vendor)
-        return Response(
-            VendorEarningsOutput(
-                {
-                    "pending": money.format_usd(balances["pending"]),
-                    "pending_mills": balances["pending"],
-                    "available": money.format_usd(balances["available"]),
-                    "available_mills": balances["available"],
-                }
-            ).data
-        )
-
-
 urlpatterns = [
     path("vendor/workers", VendorWorkerListApi.as_view(), name="vendor-worker-list"),
-    path("vendor/earnings", VendorEarningsApi.as_view(), name="vendor-earnings"),
+    path("vendor/earnings", earnings.VendorEarningsApi.as_view(), name="vendor-earnings"),
 ]

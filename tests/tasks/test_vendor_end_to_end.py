@@ -106,12 +106,18 @@ def test_a_vendor_job_pays_the_vendor_once_per_object(
     assert LedgerEntry.objects.aggregate(total=Sum("amount_mills"))["total"] == 0
 
     # And the vendor sees it in its earnings and its workers' statistics
-    assert vendor_client.get("/api/v1/vendor/earnings").json() == {
+    earnings = vendor_client.get("/api/v1/vendor/earnings").json()
+    assert {
+        k: earnings[k] for k in ("pending", "pending_mills", "available", "available_mills")
+    } == {
         "pending": "0.200",
         "pending_mills": 200,
         "available": "0.000",
         "available_mills": 0,
     }
+    assert [(e["kind"], e["amount"], e["state"]) for e in earnings["results"]] == [
+        ("reward", "0.100", "pending")
+    ] * 2
     workers = vendor_client.get("/api/v1/vendor/workers").json()["results"]
     assert {(w["worker_id"], w["tasks_approved"], w["earnings_generated"]) for w in workers} == {
         (ana.public_id, 2, "0.100"),
