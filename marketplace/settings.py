@@ -242,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.payouts_build_task",
         "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
     },
+    "send-unsent-payouts-again": {
+        "task": "payments.tasks.payouts_send_again_task",
+        "schedule": crontab(minute="*/15"),
+    },
     "release-held-earnings": {
         "task": "payments.tasks.earnings_release_task",
         "schedule": crontab(minute=7),

@@ -216,6 +216,9 @@ class Payout(models.Model):
         REQUEST = "request"
 
     owner = models.CharField(max_length=64, help_text="'worker:12' or 'vendor:3'.")
+    payee_name = models.CharField(
+        max_length=255, blank=True, help_text="Who the payee was when the payout was built."
+    )
     amount_mills = models.BigIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_REVIEW)
     rail = models.CharField(max_length=16, choices=Rail.choices)

@@ -131,3 +131,16 @@ def payout_earnings_with_amounts(*, payout: Payout) -> QuerySet[LedgerTransactio
     return payout_earnings(payout=payout).annotate(
         payee_mills=Sum("entries__amount_mills", filter=Q(entries__account__owner=payout.owner))
     )
+
+
+def payouts_unsent(*, approved_before) -> QuerySet[Payout]:
+    """Ids of the Stripe payouts approved before `approved_before` and still not sent."""
+    return (
+        Payout.objects.filter(
+            status=Payout.Status.APPROVED,
+            rail=Payout.Rail.STRIPE,
+            reviewed_at__lt=approved_before,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

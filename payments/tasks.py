@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
-from payments import stripe_gateway
+from payments import selectors, stripe_gateway
 from payments.services import ledger, payouts, webhooks
 
 
@@ -32,3 +35,15 @@ def payouts_build_task() -> None:
 )
 def payout_send_task(payout_id: int) -> None:
     payouts.payout_send(payout_id=payout_id)
+
+
+# How long after approval a Stripe payout may stay unsent before beat sends it again.
+SEND_AGAIN_AFTER = timedelta(hours=1)
+
+
+@shared_task
+def payouts_send_again_task() -> None:
+    """Beat: a Stripe payout approved an hour ago and still unsent (its task gave up, or its
+    message was lost) is sent again; the payout's idempotency key keeps it one transfer."""
+    for payout_id in selectors.payouts_unsent(approved_before=timezone.now() - SEND_AGAIN_AFTER):
+        payout_send_task.delay(payout_id)

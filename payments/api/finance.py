@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -39,8 +39,8 @@ class FinancePayoutOutput(serializers.ModelSerializer):
     class Meta:
         model = Payout
         fields = [
-            "id", "owner", "amount", "amount_mills", "status", "rail", "trigger", "flags",
-            "payout_account_status", "created_at", "reviewed_at",
+            "id", "owner", "payee_name", "amount", "amount_mills", "status", "rail", "trigger",
+            "flags", "payout_account_status", "created_at", "reviewed_at",
         ]  # fmt: skip
 
     def get_amount(self, payout: Payout) -> str:
@@ -175,54 +175,46 @@ class FinancePayoutDetailApi(APIView):
         return Response(FinancePayoutDetailOutput(selectors.payout_get(pk=pk)).data)
 
 
-class FinancePayoutApproveApi(APIView):
-    permission_classes = [IsFinance]
+class _FinancePayoutActionApi(APIView):
+    """One review decision on a payout: parse, fetch, one service call, the payout after it."""
 
-    @extend_schema(request=PayoutNoteInput, responses=FinancePayoutDetailOutput)
+    permission_classes = [IsFinance]
+    input_class: type[serializers.Serializer] = PayoutNoteInput
+    service = None  # the payouts service the decision calls
+
     def post(self, request: Request, pk: int) -> Response:
-        payload = PayoutNoteInput(data=request.data)
+        payload = self.input_class(data=request.data)
         payload.is_valid(raise_exception=True)
         payout = selectors.payout_get(pk=pk)
-        payout = payouts.payout_approve(payout=payout, actor=request.user, **payload.validated_data)
+        payout = type(self).service(payout=payout, actor=request.user, **payload.validated_data)
         return Response(FinancePayoutDetailOutput(payout).data)
 
 
-class FinancePayoutHoldApi(APIView):
-    permission_classes = [IsFinance]
-
-    @extend_schema(request=PayoutNoteInput, responses=FinancePayoutDetailOutput)
-    def post(self, request: Request, pk: int) -> Response:
-        payload = PayoutNoteInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        payout = selectors.payout_get(pk=pk)
-        payout = payouts.payout_hold(payout=payout, actor=request.user, **payload.validated_data)
-        return Response(FinancePayoutDetailOutput(payout).data)
+def _action_schema(input_class):
+    return extend_schema_view(
+        post=extend_schema(request=input_class, responses=FinancePayoutDetailOutput)
+    )
 
 
-class FinancePayoutRejectApi(APIView):
-    permission_classes = [IsFinance]
-
-    @extend_schema(request=PayoutNoteInput, responses=FinancePayoutDetailOutput)
-    def post(self, request: Request, pk: int) -> Response:
-        payload = PayoutNoteInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        payout = selectors.payout_get(pk=pk)
-        payout = payouts.payout_reject(payout=payout, actor=request.user, **payload.validated_data)
-        return Response(FinancePayoutDetailOutput(payout).data)
+@_action_schema(PayoutNoteInput)
+class FinancePayoutApproveApi(_FinancePayoutActionApi):
+    service = payouts.payout_approve
 
 
-class FinancePayoutMarkPaidApi(APIView):
-    permission_classes = [IsFinance]
+@_action_schema(PayoutNoteInput)
+class FinancePayoutHoldApi(_FinancePayoutActionApi):
+    service = payouts.payout_hold
 
-    @extend_schema(request=PayoutMarkPaidInput, responses=FinancePayoutDetailOutput)
-    def post(self, request: Request, pk: int) -> Response:
-        payload = PayoutMarkPaidInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        payout = selectors.payout_get(pk=pk)
-        payout = payouts.payout_mark_paid(
-            payout=payout, actor=request.user, **payload.validated_data
-        )
-        return Response(FinancePayoutDetailOutput(payout).data)
+
+@_action_schema(PayoutNoteInput)
+class FinancePayoutRejectApi(_FinancePayoutActionApi):
+    service = payouts.payout_reject
+
+
+@_action_schema(PayoutMarkPaidInput)
+class FinancePayoutMarkPaidApi(_FinancePayoutActionApi):
+    input_class = PayoutMarkPaidInput
+    service = payouts.payout_mark_paid
 
 
 # --- the ledger ----------------------------------------------------------------------------------

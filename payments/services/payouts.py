@@ -8,6 +8,7 @@ Each of the three movements is posted at most once (keys `payout:<id>:reserve|se
 """
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,6 +32,18 @@ from payments.services import ledger
 
 Kind = LedgerAccount.Kind
 Status = Payout.Status
+
+
+class PayeeFacts(Protocol):
+    """What the workforce tells of a payee (settings.PAYOUT_PAYEE_FACTS returns one)."""
+
+    name: str
+    joined_at: datetime
+    approved_count: int
+    rejected_count: int
+    gold_answered_count: int
+    gold_correct_count: int
+
 
 # Stripe answers that no retry can fix: the request itself is refused (the destination cannot
 # receive, say). Anything else (no answer, a timeout, a 5xx, a rate limit) is retried.
@@ -117,16 +130,19 @@ def _payout_create(*, owner: str, trigger: str, now: datetime) -> Payout:
             f"the available balance is ${format_usd(balance)}.",
         )
     rail, payout_account = _rail_for(owner)
+    facts = import_string(settings.PAYOUT_PAYEE_FACTS)(owner=owner)
     try:
         with transaction.atomic():
             payout = Payout.objects.create(
                 owner=owner,
+                payee_name=facts.name[:255],
                 amount_mills=amount,
                 rail=rail,
                 trigger=trigger,
                 payout_account=payout_account,
                 flags=_flags(
                     owner=owner,
+                    facts=facts,
                     pending_kind=pending_kind,
                     amount_mills=amount,
                     payout_account=payout_account,
@@ -187,13 +203,14 @@ def _earnings_not_carried(*, owner: str, pending_kind: str):
 def _flags(
     *,
     owner: str,
+    facts: PayeeFacts,
     pending_kind: str,
     amount_mills: int,
     payout_account: PayoutAccount | None,
     now: datetime,
 ) -> list[dict[str, str]]:
-    """Why finance should look closer at this payout, as [{code, detail}]."""
-    facts = import_string(settings.PAYOUT_PAYEE_FACTS)(owner=owner)
+    """Why finance should look closer at this payout, as [{code, detail}], from what the
+    workforce knows of the payee (`facts`, see settings.PAYOUT_PAYEE_FACTS) and the ledger."""
     flags = []
     new_since = now - timedelta(days=settings.PAYOUT_NEW_ACCOUNT_DAYS)
     if facts.joined_at > new_since:

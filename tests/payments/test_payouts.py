@@ -113,6 +113,7 @@ def test_a_request_moves_the_available_balance_in_whole_cents_into_a_payout():
 
     assert (payout.amount_mills, payout.status) == (12_340, Payout.Status.IN_REVIEW)
     assert (payout.rail, payout.trigger) == (Payout.Rail.MANUAL, Payout.Trigger.REQUEST)
+    assert payout.payee_name == str(worker)
     assert payout.payout_account is None
     assert payout.flags == []
     assert money(owner) == {"pending": 0, "available": 5, "in_payout": 12_340, "paid": 0}
@@ -533,6 +534,7 @@ def test_payee_facts_of_a_worker_are_their_counters():
         rejected_count=1,
         gold_answered_count=3,
         gold_correct_count=2,
+        name=str(worker),
     )
 
 
@@ -556,6 +558,9 @@ def test_payee_facts_of_a_vendor_sum_the_workers_of_its_teams(django_capture_on_
         rejected_count=1,
         gold_answered_count=3,
         gold_correct_count=1,
+        name=vendor.name,
     )
     empty, _ = vendor_with_manager()
-    assert payee_facts(owner=empty.ledger_owner) == PayeeFacts(empty.created_at, 0, 0, 0, 0)
+    assert payee_facts(owner=empty.ledger_owner) == PayeeFacts(
+        empty.created_at, 0, 0, 0, 0, name=empty.name
+    )

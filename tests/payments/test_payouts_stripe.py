@@ -2,12 +2,16 @@
 webhooks, transfers, refusals, reversals, and the fault test (a 500, then a timeout, then a
 retry: one transfer, and the amount never both available and sent)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from marketplace.celery import app as celery_app
 from marketplace.errors import ApplicationError
 from payments import stripe_gateway
+from payments import tasks as payment_tasks
 from payments.models import LedgerTransaction, Payout, PayoutAccount, StripeEvent
 from payments.services import payouts as services
 from tests.conftest import stripe_webhook_post
@@ -442,3 +446,29 @@ def test_fault_the_send_task_retries_through_a_500_and_a_timeout(
     assert (payout.status, payout.transfer_id) == (Payout.Status.SENT, transfer["id"])
     assert money(owner) == {"pending": 0, "available": 5, "in_payout": 0, "paid": 12_340}
     assert sent_count() == 1
+
+
+def test_beat_sends_again_an_approved_payout_whose_send_was_lost(
+    stripe, finance, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    owner = ready_payee(stripe, capture)
+    earn_available(owner, 20_000)
+    payout = services.payout_request(owner=owner)
+    with capture() as queued:  # the send task's message is lost: it never runs
+        services.payout_approve(payout=payout, actor=finance)
+    assert len(queued) == 1
+
+    payment_tasks.payouts_send_again_task()  # within the hour: left to the task
+    assert transfers(stripe) == []
+    Payout.objects.filter(pk=payout.pk).update(
+        reviewed_at=timezone.now() - payment_tasks.SEND_AGAIN_AFTER - timedelta(minutes=1)
+    )
+    payment_tasks.payouts_send_again_task()
+    payment_tasks.payouts_send_again_task()  # sent now: nothing left to send
+
+    [transfer] = transfers(stripe)
+    payout.refresh_from_db()
+    assert (payout.status, payout.transfer_id) == (Payout.Status.SENT, transfer["id"])
+    assert len(stripe.calls("POST", "/v1/transfers")) == 1
+    assert money(owner) == {"pending": 0, "available": 0, "in_payout": 0, "paid": 20_000}

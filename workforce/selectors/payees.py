@@ -19,6 +19,7 @@ class PayeeFacts:
     rejected_count: int
     gold_answered_count: int
     gold_correct_count: int
+    name: str
 
 
 COUNTERS = ("approved_count", "rejected_count", "gold_answered_count", "gold_correct_count")
@@ -30,10 +31,11 @@ def payee_facts(*, owner: str) -> PayeeFacts:
     if not number.isdigit():
         raise Http404(f"No payee {owner}.")
     if kind == "worker":
-        worker = Worker.objects.filter(pk=int(number)).first()
+        worker = Worker.objects.select_related("user").filter(pk=int(number)).first()
         if worker is None:
             raise Http404(f"No payee {owner}.")
-        return PayeeFacts(worker.created_at, *(getattr(worker, name) for name in COUNTERS))
+        counters = (getattr(worker, name) for name in COUNTERS)
+        return PayeeFacts(worker.created_at, *counters, name=str(worker))
     if kind == "vendor":
         vendor = Vendor.objects.filter(pk=int(number)).first()
         if vendor is None:
@@ -42,5 +44,6 @@ def payee_facts(*, owner: str) -> PayeeFacts:
             pk__in=Worker.objects.filter(team_memberships__team__vendor=vendor).values("pk")
         )
         totals = workers.aggregate(**{name: Sum(name) for name in COUNTERS})
-        return PayeeFacts(vendor.created_at, *(totals[name] or 0 for name in COUNTERS))
+        counters = (totals[name] or 0 for name in COUNTERS)
+        return PayeeFacts(vendor.created_at, *counters, name=vendor.name)
     raise Http404(f"No payee {owner}.")
