@@ -31,11 +31,18 @@ def _client() -> stripe.StripeClient:
 
 
 def event_verified(*, payload: bytes, signature: str) -> stripe.Event:
-    """The event Stripe signed, or SignatureError (a bad or missing signature, or one too old)."""
-    try:
-        return stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
-    except ValueError as error:
-        raise SignatureError(f"The payload is not a Stripe event: {error}", signature) from None
+    """The event Stripe signed with one of STRIPE_WEBHOOK_SECRETS (the account's endpoint and
+    its Connect endpoint sign with secrets of their own), or SignatureError: a bad or missing
+    signature, one too old, or no secret configured."""
+    refused = SignatureError("No Stripe webhook secret is configured.", signature)
+    for secret in settings.STRIPE_WEBHOOK_SECRETS:
+        try:
+            return stripe.Webhook.construct_event(payload, signature, secret)
+        except SignatureError as error:
+            refused = error
+        except ValueError as error:
+            raise SignatureError(f"The payload is not a Stripe event: {error}", signature) from None
+    raise refused
 
 
 def checkout_session_create(

@@ -77,7 +77,10 @@ def stripe(settings, stripe_server) -> stripe_fake.FakeStripe:
     """Stripe configured, at a fake over HTTP (see tests/stripe_fake.py). Without this fixture
     no Stripe key is set and the platform runs on its manual rail."""
     settings.STRIPE_SECRET_KEY = "sk_test_groundwork"  # noqa: S105
-    settings.STRIPE_WEBHOOK_SECRET = stripe_fake.WEBHOOK_SECRET
+    settings.STRIPE_WEBHOOK_SECRETS = [
+        stripe_fake.WEBHOOK_SECRET,
+        stripe_fake.CONNECT_WEBHOOK_SECRET,
+    ]
     settings.STRIPE_API_BASE = stripe_server.base_url
     settings.STRIPE_CONNECT_BASE = stripe_server.base_url
     settings.STRIPE_TIMEOUT_SECONDS = 2

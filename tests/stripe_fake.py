@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 WEBHOOK_SECRET = "whsec_test_groundwork"  # noqa: S105
+# Connect events come from an endpoint of their own, signed with its own secret.
+CONNECT_WEBHOOK_SECRET = "whsec_test_groundwork_connect"  # noqa: S105
 
 
 def _nested(pairs: list[tuple[str, str]]) -> dict:

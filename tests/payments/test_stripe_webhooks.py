@@ -26,6 +26,27 @@ def test_a_bad_signature_is_400_and_stores_nothing(stripe):
     assert StripeEvent.objects.count() == 0
 
 
+def test_an_event_of_the_connect_endpoint_is_verified_with_its_own_secret(stripe):
+    event = stripe.event(
+        "account.application.authorized", {"id": "ca_1", "object": "application"}, account="acct_1"
+    )
+
+    response = stripe_webhook_post(APIClient(), event, secret=stripe_fake.CONNECT_WEBHOOK_SECRET)
+
+    assert response.status_code == 200
+    assert StripeEvent.objects.get(event_id=event["id"]).account == "acct_1"
+
+
+def test_without_a_webhook_secret_every_event_is_refused(stripe, settings):
+    settings.STRIPE_WEBHOOK_SECRETS = []
+
+    response = stripe_webhook_post(APIClient(), _unhandled_event(stripe))
+
+    assert response.status_code == 400
+    assert "No Stripe webhook secret is configured" in response.json()["detail"]
+    assert StripeEvent.objects.count() == 0
+
+
 def test_a_missing_signature_or_a_body_that_is_not_json_is_400(stripe):
     client = APIClient()
     event = _unhandled_event(stripe)
