@@ -302,7 +302,6 @@ HOOK_CONCURRENCY = env.int("HOOK_CONCURRENCY", default=8)
 
 # --- Payments ---------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 # The signing secrets of the webhook endpoints pointed at /api/v1/webhooks/stripe, comma
 # separated: the account's own endpoint and its Connect endpoint each have one.
 STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])

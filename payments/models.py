@@ -206,6 +206,8 @@ class Payout(models.Model):
     }
     # A payee has at most one payout in these states: its balance is in one place.
     OPEN_STATUSES = (Status.IN_REVIEW, Status.HELD, Status.APPROVED, Status.SENT)
+    # The money of a payout in these states has left the platform.
+    SENT_STATUSES = (Status.SENT, Status.PAID)
 
     class Rail(models.TextChoices):
         STRIPE = "stripe"

@@ -115,24 +115,21 @@ def _ledger_line(transaction: LedgerTransaction) -> Line:
     )
 
 
-def _manual_payout_ids(transactions: list[LedgerTransaction]) -> set[int]:
-    """The payouts among these sent transactions (keys `payout:<id>:sent`) paid by hand."""
-    ids = {
-        int(t.idempotency_key.split(":")[1])
-        for t in transactions
-        if t.kind == Kind.PAYOUT_SENT and t.idempotency_key.startswith("payout:")
-    }
-    return set(
-        Payout.objects.filter(pk__in=ids, rail=Payout.Rail.MANUAL).values_list("pk", flat=True)
-    )
-
-
-def _is_manual(transaction: LedgerTransaction, manual_payouts: set[int]) -> bool:
+def _payout_id(transaction: LedgerTransaction) -> int | None:
+    """The payout a payout's sent transaction (key `payout:<id>:sent`) is for, else None."""
     if transaction.kind != Kind.PAYOUT_SENT or not transaction.idempotency_key.startswith(
         "payout:"
     ):
-        return False
-    return int(transaction.idempotency_key.split(":")[1]) in manual_payouts
+        return None
+    return int(transaction.idempotency_key.split(":")[1])
+
+
+def _manual_payout_ids(transactions: list[LedgerTransaction]) -> set[int]:
+    """The payouts among these transactions paid by hand: Stripe has no record of them."""
+    ids = {_payout_id(t) for t in transactions} - {None}
+    return set(
+        Payout.objects.filter(pk__in=ids, rail=Payout.Rail.MANUAL).values_list("pk", flat=True)
+    )
 
 
 def _source_ids(source: dict | str) -> tuple[str, list[str]]:
@@ -168,16 +165,16 @@ def reconciliation_report(*, date_from: date, date_to: date) -> Report:
     report = Report(
         date_from=date_from, date_to=date_to, stripe_configured=stripe_gateway.configured()
     )
-    unmatched: list[LedgerTransaction] = []
+    unmatched: dict[int, LedgerTransaction] = {}  # by pk, in the period's order
     for transaction in transactions:
-        if _is_manual(transaction, manual_payouts):
+        if _payout_id(transaction) in manual_payouts:
             line = _ledger_line(transaction)
             line.note = "Paid by hand on the manual rail: Stripe has no record of it."
             report.manual.append(line)
         else:
-            unmatched.append(transaction)
+            unmatched[transaction.pk] = transaction
     if not report.stripe_configured:
-        report.ledger_only = [_ledger_line(t) for t in unmatched]
+        report.ledger_only = [_ledger_line(t) for t in unmatched.values()]
         return report
 
     try:
@@ -191,9 +188,12 @@ def reconciliation_report(*, date_from: date, date_to: date) -> Report:
         raise ApplicationError(
             "stripe_unavailable", f"Stripe's balance could not be read: {error}", status=502
         ) from None
+    by_external_id: dict[str, list[LedgerTransaction]] = {}
+    for transaction in unmatched.values():
+        by_external_id.setdefault(transaction.external_id, []).append(transaction)
     for balance_transaction in balance_transactions:
-        _match(report, unmatched, balance_transaction)
-    for transaction in unmatched:
+        _match(report, unmatched, by_external_id, balance_transaction)
+    for transaction in unmatched.values():
         line = _ledger_line(transaction)
         line.difference = Difference.MISSING_IN_STRIPE
         line.note = (
@@ -206,7 +206,12 @@ def reconciliation_report(*, date_from: date, date_to: date) -> Report:
     return report
 
 
-def _match(report: Report, unmatched: list[LedgerTransaction], balance_transaction: dict) -> None:
+def _match(
+    report: Report,
+    unmatched: dict[int, LedgerTransaction],
+    by_external_id: dict[str, list[LedgerTransaction]],
+    balance_transaction: dict,
+) -> None:
     """Match one Stripe balance transaction against the ledger's unmatched movements (taking the
     one matched out of `unmatched`), and list it where it belongs."""
     source_id, ids = _source_ids(balance_transaction["source"])
@@ -225,7 +230,15 @@ def _match(report: Report, unmatched: list[LedgerTransaction], balance_transacti
         )
         report.stripe_other.append(line)
         return
-    candidates = [t for t in unmatched if t.kind in kinds and t.external_id in ids]
+    candidates = sorted(
+        (
+            t
+            for external_id in set(ids)
+            for t in by_external_id.get(external_id, [])
+            if t.pk in unmatched and t.kind in kinds
+        ),
+        key=lambda t: (t.created_at, t.pk),
+    )
     if not candidates:
         line.difference = Difference.MISSING_IN_LEDGER
         line.note = "No ledger transaction names this Stripe object."
@@ -236,7 +249,7 @@ def _match(report: Report, unmatched: list[LedgerTransaction], balance_transacti
     same_amount = [t for t in candidates if -t.clearing_mills == stripe_amount_mills]
     same_sign = [t for t in candidates if (-t.clearing_mills > 0) == (stripe_amount_mills > 0)]
     transaction = (same_amount or same_sign or candidates)[0]
-    unmatched.remove(transaction)
+    del unmatched[transaction.pk]
     line.ledger_key = transaction.idempotency_key
     line.ledger_kind = transaction.kind
     line.ledger_amount_mills = -transaction.clearing_mills

@@ -1,7 +1,15 @@
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout, PayoutAccount
+from payments import stripe_gateway
+from payments.models import (
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Payout,
+    PayoutAccount,
+    TopUp,
+)
 
 
 def account_balance_mills(*, account: LedgerAccount) -> int:
@@ -58,15 +66,20 @@ def payee_balances_mills(*, owner: str) -> dict[str, int]:
         .values_list("account__kind")
         .annotate(total=Sum("amount_mills"))
     )
-    paid = Payout.objects.filter(
-        owner=owner, status__in=[Payout.Status.SENT, Payout.Status.PAID]
-    ).aggregate(total=Sum("amount_mills"))["total"]
+    paid = Payout.objects.filter(owner=owner, status__in=Payout.SENT_STATUSES).aggregate(
+        total=Sum("amount_mills")
+    )["total"]
     return {
         "pending": by_kind.get(pending_kind, 0),
         "available": by_kind.get(available_kind, 0),
         "in_payout": by_kind.get(LedgerAccount.Kind.PAYOUTS_IN_FLIGHT, 0),
         "paid": paid or 0,
     }
+
+
+def payout_rail() -> str:
+    """Stripe when it is configured; otherwise finance pays payouts by hand (the manual rail)."""
+    return Payout.Rail.STRIPE if stripe_gateway.configured() else Payout.Rail.MANUAL
 
 
 def payout_account_for(*, owner: str) -> PayoutAccount | None:
@@ -144,3 +157,8 @@ def payouts_unsent(*, approved_before) -> QuerySet[Payout]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def top_up_list_for(*, owner: str) -> QuerySet[TopUp]:
+    """An organisation's top-ups, newest first."""
+    return TopUp.objects.filter(owner=owner).order_by("-created_at", "-pk")

@@ -16,14 +16,11 @@ from operator import or_
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
-from payments import money, stripe_gateway
+from payments import money
 from payments import selectors as payments
 from payments.models import LedgerEntry, LedgerTransaction, Payout, PayoutAccount
+from payments.services import payouts as payout_services
 from tasks.models import Assignment, Bonus
-
-# A payout that carries an earning, by its status: where the earning's money is.
-IN_PAYOUT_STATUSES = (Payout.Status.IN_REVIEW, Payout.Status.HELD, Payout.Status.APPROVED)
-PAID_STATUSES = (Payout.Status.SENT, Payout.Status.PAID)
 
 
 class State:
@@ -129,7 +126,7 @@ def _described(entry: LedgerEntry, assignments: dict, bonuses: dict) -> Earning:
     payout = next(iter(earning.payouts.all()), None)
     if release is None:
         state = State.PENDING
-    elif payout is not None and payout.status in PAID_STATUSES:
+    elif payout is not None and payout.status in Payout.SENT_STATUSES:
         state = State.PAID
     elif payout is not None:
         state = State.IN_PAYOUT
@@ -158,12 +155,11 @@ def _described(entry: LedgerEntry, assignments: dict, bonuses: dict) -> Earning:
 
 @dataclass(frozen=True)
 class PayoutStanding:
-    """What the payee's payout side looks like: the rail, their payout account, their open
-    payout, and why a payout cannot be requested now (None when it can)."""
+    """What the payee's payout side looks like: the rail, their payout account, and why a payout
+    cannot be requested now (None when it can)."""
 
     rail: str
     account: PayoutAccount | None
-    open_payout: Payout | None
     request_blocked_because: str | None
 
     @property
@@ -175,27 +171,22 @@ class PayoutStanding:
         return list(self.account.requirements_due) if self.account is not None else []
 
 
-def payout_rail() -> str:
-    """Stripe when it is configured; otherwise finance pays payouts by hand (the manual rail)."""
-    return Payout.Rail.STRIPE if stripe_gateway.configured() else Payout.Rail.MANUAL
+# Why the payout button is off, in the payee's words, by the refusal payout_request would give.
+REQUEST_BLOCKED_BECAUSE = {
+    "payout_open": "A payout is on its way already; you can ask for the next one once it is paid.",
+    "below_minimum": "You can ask for a payout from ${minimum} available.",
+    "payout_account_not_ready": "Connect a payout account first: payouts are sent to it.",
+}
 
 
 def payout_standing_for(*, owner: str, available_mills: int) -> PayoutStanding:
-    rail = payout_rail()
-    account = payments.payout_account_for(owner=owner)
-    open_payout = (
-        payments.payout_list_for(owner=owner).filter(status__in=Payout.OPEN_STATUSES).first()
-    )
-    minimum = settings.PAYOUT_MINIMUM_MILLS
+    refusal = payout_services.payout_request_refusal(owner=owner, available_mills=available_mills)
     reason = None
-    if open_payout is not None:
-        reason = "A payout is on its way already; you can ask for the next one once it is paid."
-    elif available_mills < minimum:
-        reason = f"You can ask for a payout from ${money.format_usd(minimum)} available."
-    elif rail == Payout.Rail.STRIPE and (
-        account is None or account.status != PayoutAccount.Status.READY
-    ):
-        reason = "Connect a payout account first: payouts are sent to it."
+    if refusal is not None:
+        minimum = money.format_usd(settings.PAYOUT_MINIMUM_MILLS)
+        reason = REQUEST_BLOCKED_BECAUSE[refusal.code].format(minimum=minimum)
     return PayoutStanding(
-        rail=rail, account=account, open_payout=open_payout, request_blocked_because=reason
+        rail=payments.payout_rail(),
+        account=payments.payout_account_for(owner=owner),
+        request_blocked_because=reason,
     )

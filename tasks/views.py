@@ -1,4 +1,6 @@
 import mimetypes
+from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,6 +22,7 @@ from payments.models import Payout
 from payments.services import payouts as payout_services
 from tasks import answers, earnings, selectors, storage, templating
 from tasks.manifests import input as manifest_input
+from workforce.models import Worker
 from workforce.selectors import accounts as workforce
 
 HISTORY_PER_PAGE = 50
@@ -32,21 +35,30 @@ ONBOARDING_MESSAGES = {
 }
 
 
-@login_required
-def job_board(request: HttpRequest) -> HttpResponse:
-    worker = workforce.worker_for(user=request.user)
-    if worker is None:
-        return redirect("worker-join")
+def worker_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in workers only: anyone else signed in is asked to join the crowd first. The view
+    gets the worker as `worker`."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        worker = workforce.worker_for(user=request.user)
+        if worker is None:
+            return redirect("worker-join")
+        return view(request, *args, worker=worker, **kwargs)
+
+    return wrapper
+
+
+@worker_page
+def job_board(request: HttpRequest, *, worker: Worker) -> HttpResponse:
     jobs = selectors.job_board_for(worker=worker)
     return render(request, "tasks/job_board.html", {"jobs": jobs})
 
 
-@login_required
-def labeling(request: HttpRequest, job_id: int) -> HttpResponse:
+@worker_page
+def labeling(request: HttpRequest, job_id: int, *, worker: Worker) -> HttpResponse:
     """The labeling page; the task itself is claimed and submitted through the API."""
-    worker = workforce.worker_for(user=request.user)
-    if worker is None:
-        return redirect("worker-join")
     job = jobs.job_get_eligible_for(worker=worker, pk=job_id)
     context = {
         "job": job,
@@ -57,13 +69,10 @@ def labeling(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "tasks/labeling.html", context)
 
 
-@login_required
+@worker_page
 @require_GET
-def history(request: HttpRequest) -> HttpResponse:
+def history(request: HttpRequest, *, worker: Worker) -> HttpResponse:
     """The worker's answered tasks, newest first, with how each was reviewed."""
-    worker = workforce.worker_for(user=request.user)
-    if worker is None:
-        return redirect("worker-join")
     paginator = Paginator(selectors.assignment_list_for_worker(worker=worker), HISTORY_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     return render(request, "tasks/history.html", {"page": page})
@@ -171,35 +180,26 @@ def payout_account_connect_page(
     return redirect(page_name)
 
 
-@login_required
+@worker_page
 @require_GET
-def earnings_page(request: HttpRequest) -> HttpResponse:
+def earnings_page(request: HttpRequest, *, worker: Worker) -> HttpResponse:
     """The worker's balances, payouts, payout account and the earnings behind them."""
-    worker = workforce.worker_for(user=request.user)
-    if worker is None:
-        return redirect("worker-join")
     context = earnings_context(request, owner=worker.ledger_owner)
     context["payout_url"] = reverse("tasks:earnings-payout")
     context["connect_url"] = reverse("tasks:earnings-payout-account")
     return render(request, "tasks/earnings.html", context)
 
 
-@login_required
+@worker_page
 @require_POST
-def earnings_payout(request: HttpRequest) -> HttpResponse:
-    worker = workforce.worker_for(user=request.user)
-    if worker is None:
-        return redirect("worker-join")
+def earnings_payout(request: HttpRequest, *, worker: Worker) -> HttpResponse:
     payout_request_page(request, owner=worker.ledger_owner)
     return redirect("tasks:earnings")
 
 
-@login_required
+@worker_page
 @require_POST
-def earnings_payout_account(request: HttpRequest) -> HttpResponse:
-    worker = workforce.worker_for(user=request.user)
-    if worker is None:
-        return redirect("worker-join")
+def earnings_payout_account(request: HttpRequest, *, worker: Worker) -> HttpResponse:
     return payout_account_connect_page(
         request, owner=worker.ledger_owner, page_name="tasks:earnings"
     )

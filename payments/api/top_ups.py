@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from marketplace.api_views import ScopedListApi
-from payments import money
+from payments import money, selectors
 from payments.models import TopUp
 from payments.services import funding
 from workforce.permissions import IsRequester
@@ -44,8 +44,7 @@ class TopUpListCreateApi(ScopedListApi):
     model = TopUp
 
     def scoped_queryset(self) -> QuerySet[TopUp]:
-        owner = self.request.organization.ledger_owner
-        return TopUp.objects.filter(owner=owner).order_by("-created_at", "-pk")
+        return selectors.top_up_list_for(owner=self.request.organization.ledger_owner)
 
     @extend_schema(request=TopUpInput, responses={201: TopUpOutput})
     def post(self, request: Request) -> Response:

@@ -117,19 +117,15 @@ def _payout_create(*, owner: str, trigger: str, now: datetime) -> Payout:
     available = ledger.account_get(kind=available_kind, owner=owner)
     # The same lock as every movement of this balance: a request and the batch at once build one.
     list(locks.ledger_accounts_for_update(pks=[available.pk]))
-    if Payout.objects.filter(owner=owner, status__in=Payout.OPEN_STATUSES).exists():
-        raise ApplicationError(
-            "payout_open", "A payout of this balance is already on its way.", status=409
-        )
     balance = selectors.account_balance_mills(account=available)
+    payout_account = selectors.payout_account_for(owner=owner)
+    refusal = _refusal(owner=owner, available_mills=balance, payout_account=payout_account)
+    if refusal is not None:
+        raise refusal
     amount = balance - balance % 10  # Stripe pays whole cents; the rest stays available.
-    if amount < settings.PAYOUT_MINIMUM_MILLS:
-        raise ApplicationError(
-            "below_minimum",
-            f"Payouts start at ${format_usd(settings.PAYOUT_MINIMUM_MILLS)}; "
-            f"the available balance is ${format_usd(balance)}.",
-        )
-    rail, payout_account = _rail_for(owner)
+    rail = selectors.payout_rail()
+    if rail == Payout.Rail.MANUAL:
+        payout_account = None
     facts = import_string(settings.PAYOUT_PAYEE_FACTS)(owner=owner)
     try:
         with transaction.atomic():
@@ -150,9 +146,7 @@ def _payout_create(*, owner: str, trigger: str, now: datetime) -> Payout:
                 ),
             )
     except IntegrityError:  # payout_one_open_per_owner
-        raise ApplicationError(
-            "payout_open", "A payout of this balance is already on its way.", status=409
-        ) from None
+        raise _payout_open() from None
     ledger.ledger_post(
         idempotency_key=f"payout:{payout.pk}:reserve",
         kind=LedgerTransaction.Kind.PAYOUT,
@@ -163,25 +157,49 @@ def _payout_create(*, owner: str, trigger: str, now: datetime) -> Payout:
     return payout
 
 
+def payout_request_refusal(*, owner: str, available_mills: int) -> ApplicationError | None:
+    """Why `payout_request` would refuse this payee now, or None: for a page to say before the
+    payee asks. The request checks again under the balance's lock."""
+    return _refusal(
+        owner=owner,
+        available_mills=available_mills,
+        payout_account=selectors.payout_account_for(owner=owner),
+    )
+
+
+def _refusal(
+    *, owner: str, available_mills: int, payout_account: PayoutAccount | None
+) -> ApplicationError | None:
+    """The rules a payout is built under: no other payout open, at least the minimum in whole
+    cents, and on the Stripe rail a payout account Stripe says is ready."""
+    if Payout.objects.filter(owner=owner, status__in=Payout.OPEN_STATUSES).exists():
+        return _payout_open()
+    if available_mills - available_mills % 10 < settings.PAYOUT_MINIMUM_MILLS:
+        return ApplicationError(
+            "below_minimum",
+            f"Payouts start at ${format_usd(settings.PAYOUT_MINIMUM_MILLS)}; "
+            f"the available balance is ${format_usd(available_mills)}.",
+        )
+    ready = payout_account is not None and payout_account.status == PayoutAccount.Status.READY
+    if selectors.payout_rail() == Payout.Rail.STRIPE and not ready:
+        return ApplicationError(
+            "payout_account_not_ready",
+            "Connect a payout account, and finish Stripe's onboarding, before asking for a payout.",
+        )
+    return None
+
+
+def _payout_open() -> ApplicationError:
+    return ApplicationError(
+        "payout_open", "A payout of this balance is already on its way.", status=409
+    )
+
+
 def _payee_kinds(owner: str) -> tuple[str, str]:
     kinds = selectors.PAYEE_KINDS.get(owner.partition(":")[0])
     if kinds is None:
         raise ApplicationError("invalid_payee", f"{owner} cannot be paid out.")
     return kinds
-
-
-def _rail_for(owner: str) -> tuple[str, PayoutAccount | None]:
-    """Stripe when it is configured (and then the payee needs a ready payout account), else the
-    manual rail, paid by finance by hand."""
-    if not stripe_gateway.configured():
-        return Payout.Rail.MANUAL, None
-    account = selectors.payout_account_for(owner=owner)
-    if account is None or account.status != PayoutAccount.Status.READY:
-        raise ApplicationError(
-            "payout_account_not_ready",
-            "Connect a payout account, and finish Stripe's onboarding, before asking for a payout.",
-        )
-    return Payout.Rail.STRIPE, account
 
 
 def _earnings_not_carried(*, owner: str, pending_kind: str):
@@ -297,17 +315,7 @@ def _earned_mills(*, owner: str, kind: str, start: datetime, end: datetime) -> i
 def payout_approve(*, payout: Payout, actor, note: str = "") -> Payout:
     """Finance approves: on the Stripe rail the transfer is sent after the commit (once, even
     when two approvals arrive at once: the second finds the payout approved, a 409)."""
-    payout = _payout_locked(payout=payout, to=Status.APPROVED)
-    _finance_action(
-        payout=payout,
-        actor=actor,
-        action=FinanceAction.Action.APPROVE,
-        to=Status.APPROVED,
-        note=note,
-    )
-    payout.status = Status.APPROVED
-    payout.reviewed_at = timezone.now()
-    payout.save(update_fields=["status", "reviewed_at"])
+    payout = _decide(payout=payout, actor=actor, action=FinanceAction.Action.APPROVE, note=note)
     if payout.rail == Payout.Rail.STRIPE:
         from payments import tasks
 
@@ -320,32 +328,34 @@ def payout_approve(*, payout: Payout, actor, note: str = "") -> Payout:
 def payout_hold(*, payout: Payout, actor, note: str) -> Payout:
     """Finance keeps the payout back to look into it; the amount stays in the payout."""
     _note_required(note)
-    payout = _payout_locked(payout=payout, to=Status.HELD)
-    _finance_action(
-        payout=payout, actor=actor, action=FinanceAction.Action.HOLD, to=Status.HELD, note=note
-    )
-    payout.status = Status.HELD
-    payout.reviewed_at = timezone.now()
-    payout.save(update_fields=["status", "reviewed_at"])
-    return payout
+    return _decide(payout=payout, actor=actor, action=FinanceAction.Action.HOLD, note=note)
 
 
 @transaction.atomic
 def payout_reject(*, payout: Payout, actor, note: str) -> Payout:
     """Finance refuses the payout: its amount goes back to the payee's available balance."""
     _note_required(note)
-    payout = _payout_locked(payout=payout, to=Status.REJECTED)
-    _finance_action(
-        payout=payout,
-        actor=actor,
-        action=FinanceAction.Action.REJECT,
-        to=Status.REJECTED,
-        note=note,
-    )
-    payout.status = Status.REJECTED
+    payout = _decide(payout=payout, actor=actor, action=FinanceAction.Action.REJECT, note=note)
+    _post_return(payout=payout)
+    return payout
+
+
+# A review decision → the status it moves the payout to.
+DECIDED_STATUS = {
+    FinanceAction.Action.APPROVE: Status.APPROVED,
+    FinanceAction.Action.HOLD: Status.HELD,
+    FinanceAction.Action.REJECT: Status.REJECTED,
+}
+
+
+def _decide(*, payout: Payout, actor, action: str, note: str) -> Payout:
+    """Move the locked payout to the decision's status, with the decision recorded."""
+    to = DECIDED_STATUS[action]
+    payout = _payout_locked(payout=payout, to=to)
+    _finance_action(payout=payout, actor=actor, action=action, to=to, note=note)
+    payout.status = to
     payout.reviewed_at = timezone.now()
     payout.save(update_fields=["status", "reviewed_at"])
-    _post_return(payout=payout)
     return payout
 
 

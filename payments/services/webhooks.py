@@ -60,8 +60,9 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | Non
 
 @transaction.atomic
 def stripe_event_process(*, stripe_event_id: int) -> StripeEvent:
-    """Handle a stored event once. A business refusal is kept on the row as `failed`; anything
-    else (the database gone, say) rolls back and leaves the event to be handled again."""
+    """Handle a stored event once. A business refusal, or an object missing what its type
+    promises, is kept on the row as `failed`; anything else (the database gone, say) rolls back
+    and leaves the event to be handled again."""
     stored = StripeEvent.objects.select_for_update().get(pk=stripe_event_id)
     if stored.status != StripeEvent.Status.RECEIVED:
         return stored
@@ -76,6 +77,11 @@ def stripe_event_process(*, stripe_event_id: int) -> StripeEvent:
         except ApplicationError as error:
             stored.status = StripeEvent.Status.FAILED
             stored.error = f"{error.code}: {error.message}"
+        except (KeyError, TypeError, ValueError) as error:
+            # Signed by Stripe, yet not shaped as its type says (an API version we do not
+            # read, say): kept as failed with the reason rather than retried for ever.
+            stored.status = StripeEvent.Status.FAILED
+            stored.error = f"malformed_event: {type(error).__name__}: {error}"
     stored.processed_at = timezone.now()
     stored.save(update_fields=["status", "error", "processed_at"])
     return stored

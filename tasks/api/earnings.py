@@ -177,7 +177,7 @@ class PayoutAccountApi(APIView):
                 {
                     "status": account.status if account is not None else "none",
                     "requirements_due": account.requirements_due if account is not None else [],
-                    "rail": earnings.payout_rail(),
+                    "rail": payments.payout_rail(),
                 }
             ).data
         )

@@ -144,3 +144,19 @@ def test_one_event_delivered_four_times_at_once_is_stored_and_handled_once(strip
     assert StripeEvent.objects.filter(event_id=event["id"]).count() == 1
     assert StripeEvent.objects.get(event_id=event["id"]).status == StripeEvent.Status.IGNORED
     assert LedgerTransaction.objects.count() == 0
+
+
+def test_an_event_whose_object_lacks_what_its_type_promises_is_kept_as_failed(
+    stripe, django_capture_on_commit_callbacks
+):
+    # A dispute without its status: signed by Stripe, but not shaped as a dispute
+    event = stripe.event("charge.dispute.created", {"id": "dp_test1", "object": "dispute"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = stripe_webhook_post(APIClient(), event)
+
+    assert response.status_code == 200
+    stored = StripeEvent.objects.get(event_id=event["id"])
+    assert stored.status == StripeEvent.Status.FAILED
+    assert stored.error == "malformed_event: KeyError: 'status'"
+    assert LedgerTransaction.objects.count() == 0
